@@ -1,0 +1,139 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigError } from "../streams/index.js";
+
+/**
+ * The one configuration schema. Sources, later ones winning: defaults here, `spikemesh.yaml`
+ * (or --config), SPIKEMESH_* environment variables (`__` nests: SPIKEMESH_RUNNER__GUARANTEE),
+ * then command-line flags. Validated once at start; every problem is printed with its path.
+ */
+export const configSchema = z
+  .object({
+    /** Where the embedded runtime keeps its log, offsets and registry. */
+    dataDir: z.string().min(1).default(".spikemesh"),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Application id: prefix of consumer groups and changelog topics. */
+    appId: z.string().regex(/^[a-zA-Z0-9._-]+$/, "letters, digits, '.', '_' and '-' only").default("spikemesh"),
+    registry: z
+      .object({
+        /** External Confluent-compatible registry; empty means the embedded one. */
+        url: z.string().url().optional(),
+        /** Port of the embedded registry on 127.0.0.1; 0 picks a free port. */
+        port: z.number().int().min(0).max(65535).default(0),
+      })
+      .strict()
+      .default({ port: 0 }),
+    runner: z
+      .object({
+        guarantee: z.enum(["at_least_once", "exactly_once"]).default("at_least_once"),
+        maxBatchRecords: z.number().int().positive().default(500),
+        maxQueuedRecords: z.number().int().positive().default(5000),
+        maxRetries: z.number().int().min(0).default(3),
+        /** Partitions of topics the topology creates. */
+        partitions: z.number().int().positive().max(1024).default(2),
+        seed: z.number().int().default(42),
+      })
+      .strict()
+      .default({
+        guarantee: "at_least_once",
+        maxBatchRecords: 500,
+        maxQueuedRecords: 5000,
+        maxRetries: 3,
+        partitions: 2,
+        seed: 42,
+      }),
+    /** Largest encoded record accepted on any topic. */
+    maxRecordBytes: z.number().int().positive().default(1024 * 1024),
+  })
+  .strict();
+
+export type SpikemeshConfig = z.infer<typeof configSchema>;
+
+export interface ConfigSources {
+  /** Path given with --config; when absent, ./spikemesh.yaml is read if it exists. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from flags, already nested like the schema. */
+  flags?: Record<string, unknown>;
+}
+
+export function loadConfig(sources: ConfigSources = {}): SpikemeshConfig {
+  const fromFile = readConfigFile(sources.file);
+  const fromEnv = envOverrides(sources.env ?? {});
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), sources.flags ?? {});
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(root)"}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+function readConfigFile(file: string | undefined): Record<string, unknown> {
+  const path = file ?? "spikemesh.yaml";
+  if (!existsSync(path)) {
+    if (file) throw new ConfigError([`--config: file not found: ${file}`]);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError([`${path}: not valid YAML: ${(err as Error).message}`]);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError([`${path}: must be a mapping`]);
+  return parsed as Record<string, unknown>;
+}
+
+/** SPIKEMESH_DATA_DIR → dataDir, SPIKEMESH_RUNNER__MAX_RETRIES → runner.maxRetries; numbers and booleans parsed. */
+export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith("SPIKEMESH_") || raw === undefined) continue;
+    const path = name
+      .slice("SPIKEMESH_".length)
+      .split("__")
+      .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    let node = out;
+    for (const key of path.slice(0, -1)) {
+      node[key] = typeof node[key] === "object" && node[key] !== null ? node[key] : {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = coerce(raw);
+  }
+  return out;
+}
+
+function coerce(raw: string): unknown {
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  if (raw.trim() !== "" && Number.isFinite(Number(raw))) return Number(raw);
+  return raw;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    if (isPlainObject(prev) && isPlainObject(value)) out[key] = deepMerge(prev, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The resolved config for printing, secrets replaced. */
+export function redactConfig(config: SpikemeshConfig): unknown {
+  return JSON.parse(
+    JSON.stringify(config, (key, value: unknown) =>
+      /password|secret|token|apikey/i.test(key) && typeof value === "string" ? "[redacted]" : value,
+    ),
+  );
+}

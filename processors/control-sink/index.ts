@@ -1,0 +1,3 @@
+export { type ControlSinkOutputs, controlSinkSpec } from "./control-sink.js";
+export { feedbackFor, outcomeOf, REWARD, rewardOf } from "./feedback-mapping.js";
+export { type ControlSinkOptions, controlSinkOptionsSchema } from "./options.js";

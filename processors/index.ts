@@ -1,0 +1,5 @@
+export * from "./control-sink/index.js";
+export * from "./escalation-tier/index.js";
+export * from "./feedback-learner/index.js";
+export * from "./router/index.js";
+export * from "./snn-filter/index.js";

@@ -1,0 +1,25 @@
+/**
+ * Growth for per-slot state held in typed arrays. Keys map to dense slot indices, so each array is
+ * indexed `slot * width + i` and a lookup costs the same with ten keys or a million.
+ */
+
+/** Returns `arr` if it already holds `slots * width` entries, else a copy grown to at least that, new entries = `fill`. */
+export function grownFloat64(arr: Float64Array, slots: number, width: number, fill: number): Float64Array {
+  const needed = slots * width;
+  if (arr.length >= needed) return arr;
+  let length = Math.max(arr.length, width);
+  while (length < needed) length *= 2;
+  const next = new Float64Array(length);
+  next.set(arr);
+  next.fill(fill, arr.length);
+  return next;
+}
+
+/** JSON has no NaN: "never" and "not yet" times (NaN here) travel as null. */
+export function toJsonNumber(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+export function fromJsonNumber(x: number | null | undefined): number {
+  return typeof x === "number" && Number.isFinite(x) ? x : Number.NaN;
+}

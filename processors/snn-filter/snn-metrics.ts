@@ -1,0 +1,38 @@
+import type { Counter, Gauge, Registry } from "prom-client";
+import { counter, gauge } from "../../streams/index.js";
+
+/** Why a record was rejected: a bounded label value. */
+export type InvalidReason = "non_finite" | "empty_field" | "late";
+
+/** The SNN filter's metric catalogue; labels are bounded (processor, partition, reason), never keys. */
+export interface SnnMetrics {
+  events: Counter<"processor" | "partition">;
+  spikes: Counter<"processor" | "partition">;
+  keys: Gauge<"processor" | "partition">;
+  invalid: Counter<"processor" | "partition" | "reason">;
+}
+
+export function snnMetrics(registry: Registry): SnnMetrics {
+  return {
+    events: counter(registry, {
+      name: "spikemesh_snn_events_total",
+      help: "Telemetry events the SNN filter received, valid or not",
+      labelNames: ["processor", "partition"],
+    }),
+    spikes: counter(registry, {
+      name: "spikemesh_snn_spikes_total",
+      help: "Spikes the SNN filter emitted",
+      labelNames: ["processor", "partition"],
+    }),
+    keys: gauge(registry, {
+      name: "spikemesh_snn_keys",
+      help: "source/metric keys the SNN filter tracks",
+      labelNames: ["processor", "partition"],
+    }),
+    invalid: counter(registry, {
+      name: "spikemesh_snn_invalid_records_total",
+      help: "Telemetry events the SNN filter dead-lettered, by reason",
+      labelNames: ["processor", "partition", "reason"],
+    }),
+  };
+}

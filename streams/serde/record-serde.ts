@@ -1,0 +1,193 @@
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import avro from "avsc";
+import type { AvroRecordSchema, RecordType } from "../../schemas/index.js";
+import { DecodeError, SpikemeshError } from "../errors.js";
+import type { CompatibilityLevel } from "./registry-compat.js";
+import { decodeCallError, invalidFields, registryCallError } from "./serde-errors.js";
+
+/** Bytes before the Avro body in Confluent's wire format: magic byte 0 and a big-endian schema id. */
+export const WIRE_HEADER_BYTES = 5;
+
+export interface RegistrySerdeOptions {
+  /** Base URL of any Confluent-compatible registry, embedded or external, e.g. `http://127.0.0.1:8081`. */
+  url: string;
+  /**
+   * Level the client sets on a subject it registers first, and expects on subjects it registers
+   * into later (a mismatch fails with CONFIG_INVALID). Default "BACKWARD".
+   */
+  compatibility?: CompatibilityLevel;
+  /** Sent in the User-Agent. Default: the client's. */
+  clientId?: string;
+  /** Retries of failed HTTP calls (network errors and 5xx; never 4xx). Default 3, over at most 5 s. */
+  retries?: number;
+}
+
+export interface SerdeDecodeOptions {
+  /**
+   * Read into this schema instead of the writer's (Avro schema resolution): added fields get their
+   * defaults, removed ones are dropped. The resolver is built once per writer schema id.
+   */
+  readerSchema?: AvroRecordSchema;
+}
+
+/** The client's own defaults: up to 3 retries, 0.1 s growing ×2 with 20% jitter, at most 5 s. */
+const DEFAULT_RETRY = {
+  retries: 3,
+  initialRetryTimeInSecs: 0.1,
+  maxRetryTimeInSecs: 5,
+  factor: 0.2,
+  multiplier: 2,
+} as const;
+
+interface ReaderEntry {
+  readonly type: avro.Type;
+  readonly resolvers: Map<number, ReturnType<avro.Type["createResolver"]>>;
+}
+
+/**
+ * Avro values in Confluent's wire format (magic byte 0, 4-byte schema id, Avro body), through
+ * @kafkajs/confluent-schema-registry. Schema ids and parsed schemas are cached: after a subject's
+ * first register or encode, and after an id's first decode, no HTTP is made for it.
+ */
+export class RegistrySerde {
+  /** Base URL of the registry. */
+  readonly url: string;
+  private readonly client: SchemaRegistry;
+  private readonly compatibility: COMPATIBILITY;
+  private readonly registered = new Map<string, Promise<number>>();
+  private readonly writerIds = new Map<string, number>();
+  private readonly readers = new WeakMap<object, ReaderEntry>();
+
+  constructor(options: RegistrySerdeOptions) {
+    this.url = options.url.replace(/\/+$/, "");
+    this.compatibility = COMPATIBILITY[options.compatibility ?? "BACKWARD"];
+    this.client = new SchemaRegistry({
+      host: this.url,
+      ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+      // Always a full retry config: the client merges it into a module-wide default object (it
+      // mutates it), so a partial one would leak into, and inherit from, other clients in the process.
+      retry: { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries },
+    });
+  }
+
+  /**
+   * Registers `schema` under `subject` (idempotent; cached per subject and schema) and returns its id.
+   * Later `encode(subject, …)` calls use this id. Throws SCHEMA_INCOMPATIBLE when the registry refuses
+   * the change, CONFIG_INVALID for an invalid schema, TRANSIENT when the registry is unreachable.
+   */
+  register(subject: string, schema: AvroRecordSchema | RecordType<unknown>): Promise<number> {
+    const json = "fields" in schema ? schema : schema.schema;
+    const text = JSON.stringify(json);
+    const key = `${subject}\u0000${text}`;
+    let pending = this.registered.get(key);
+    if (!pending) {
+      pending = this.client
+        .register({ type: SchemaType.AVRO, schema: text }, { subject, compatibility: this.compatibility })
+        .then(
+          ({ id }) => {
+            this.writerIds.set(subject, id);
+            return id;
+          },
+          (err: unknown) => {
+            this.registered.delete(key);
+            throw registryCallError(err, `register a schema under subject "${subject}"`, this.url);
+          },
+        );
+      this.registered.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** The id `encode(subject, …)` writes with: the last one registered here, else the subject's latest. */
+  async schemaId(subject: string): Promise<number> {
+    const known = this.writerIds.get(subject);
+    if (known !== undefined) return known;
+    try {
+      const id = await this.client.getLatestSchemaId(subject);
+      this.writerIds.set(subject, id);
+      return id;
+    } catch (err) {
+      throw registryCallError(err, `look up the latest schema of subject "${subject}"`, this.url);
+    }
+  }
+
+  /**
+   * Encodes `value` with the subject's schema into the Confluent wire format. Throws SpikemeshError
+   * ENCODE_FAILED naming the offending field paths when `value` does not fit the schema.
+   */
+  async encode(subject: string, value: unknown): Promise<Buffer> {
+    const id = this.writerIds.get(subject) ?? (await this.schemaId(subject));
+    try {
+      return await this.client.encode(id, value);
+    } catch (err) {
+      if ((err as { name?: unknown }).name !== "ConfluentSchemaRegistryValidationError") {
+        throw registryCallError(err, `encode for subject "${subject}" with schema id ${id}`, this.url);
+      }
+      const type = (await this.client.getSchema(id)) as unknown as avro.Type;
+      const bad = invalidFields(type, value);
+      const detail = bad.length > 0 ? bad.map((b) => `${b.path}: ${b.problem}`).join("; ") : (err as Error).message;
+      throw new SpikemeshError(
+        "ENCODE_FAILED",
+        `value does not match ${type.name ?? "the schema"} (subject "${subject}", schema id ${id}): ${detail}`,
+        { cause: err, ...(bad[0] ? { context: { field: bad[0].path } } : {}) },
+      );
+    }
+  }
+
+  /**
+   * Decodes a Confluent-framed record. `T` is not checked: pass the type the subject's schema gives.
+   * Throws DecodeError when the input is not a Buffer, is shorter than the 5-byte header, has a magic
+   * byte other than 0, names an unknown schema id, or has a truncated or corrupt Avro body; throws
+   * TRANSIENT (retriable) when the registry cannot be reached to fetch a new schema id.
+   */
+  async decode<T = unknown>(buffer: unknown, options: SerdeDecodeOptions = {}): Promise<T> {
+    if (!Buffer.isBuffer(buffer)) {
+      throw new DecodeError(`cannot decode ${describeInput(buffer)}: expected a Buffer in the Confluent wire format`);
+    }
+    if (buffer.length < WIRE_HEADER_BYTES) {
+      throw new DecodeError(
+        `truncated record: ${buffer.length} bytes, the Confluent wire format needs at least ${WIRE_HEADER_BYTES} (magic byte and schema id)`,
+      );
+    }
+    if (buffer[0] !== 0) {
+      throw new DecodeError(
+        `wrong magic byte 0x${buffer[0]!.toString(16).padStart(2, "0")} (expected 0x00): not a Confluent wire-format record`,
+      );
+    }
+    const id = buffer.readInt32BE(1);
+    try {
+      if (options.readerSchema) return (await this.decodeAs(buffer, id, options.readerSchema)) as T;
+      return (await this.client.decode(buffer)) as T;
+    } catch (err) {
+      throw decodeCallError(err, id, buffer.length - WIRE_HEADER_BYTES, this.url);
+    }
+  }
+
+  private async decodeAs(buffer: Buffer, id: number, readerSchema: AvroRecordSchema): Promise<unknown> {
+    const writer = (await this.client.getSchema(id)) as unknown as avro.Type;
+    let entry = this.readers.get(readerSchema);
+    if (!entry) {
+      entry = { type: avro.Type.forSchema(readerSchema as unknown as avro.Schema), resolvers: new Map() };
+      this.readers.set(readerSchema, entry);
+    }
+    let resolver = entry.resolvers.get(id);
+    if (!resolver) {
+      try {
+        resolver = entry.type.createResolver(writer);
+      } catch (err) {
+        throw new DecodeError(
+          `schema id ${id} (${writer.name ?? "unnamed"}) cannot be read as ${entry.type.name ?? "the reader schema"}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      entry.resolvers.set(id, resolver);
+    }
+    return entry.type.fromBuffer(buffer.subarray(WIRE_HEADER_BYTES), resolver);
+  }
+}
+
+function describeInput(value: unknown): string {
+  if (value === null) return "null";
+  if (value instanceof Uint8Array) return "a Uint8Array that is not a Buffer";
+  return typeof value === "object" ? `an object (${value.constructor?.name ?? "Object"})` : `a ${typeof value}`;
+}

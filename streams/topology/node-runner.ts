@@ -1,0 +1,255 @@
+import type { Registry } from "prom-client";
+import type { Clock } from "../clock.js";
+import { seededRandom } from "../clock.js";
+import type { Logger } from "../logger.js";
+import { ChangeloggedStore, decodeStoreValue } from "../state/kv-store.js";
+import type { Consumer, Producer, TopicPartition, Transport } from "../transport/transport.js";
+import { tpKey } from "../transport/transport.js";
+import type { RecordCodec } from "./codec.js";
+import { readToEnd } from "./partition-reader.js";
+import { PartitionWorker, type WorkerSettings } from "./partition-worker.js";
+import type { RunnerMetrics } from "./runner-metrics.js";
+import { TableReader } from "./table-reader.js";
+import { Task } from "./task.js";
+import { changelogTopic, groupId, nodeName, type TopologyNode } from "./topology.js";
+
+export interface RunnerSettings extends WorkerSettings {
+  /** Longest a poll waits for records. Default 100 ms. */
+  maxWaitMs: number;
+  /** Pause a partition when this many records wait in its queue; resume below half. Default 5000. */
+  maxQueuedRecords: number;
+  /** How often wall-clock timers are checked. Default 100 ms. */
+  wallTickMs: number;
+}
+
+export interface RuntimeDeps {
+  transport: Transport;
+  codec: RecordCodec;
+  logger: Logger;
+  clock: Clock;
+  metrics: Registry;
+  runnerMetrics: RunnerMetrics;
+  /** Seed of each task's random source (combined with node name and partition). */
+  seed: number;
+}
+
+/**
+ * Runs one topology node: a consumer in the node's group, a task per assigned partition, a poll
+ * loop that feeds per-partition workers and pauses partitions whose queue is full (backpressure).
+ */
+export class NodeRunner {
+  readonly name: string;
+  private readonly group: string;
+  private readonly log: Logger;
+  private readonly workers = new Map<string, Promise<PartitionWorker>>();
+  private readonly paused = new Set<string>();
+  private readonly tables: TableReader[] = [];
+  private readonly pollAbort = new AbortController();
+  private consumer: Consumer | null = null;
+  private producer: Producer | null = null;
+  private loop: Promise<void> | null = null;
+  private wallTimer: NodeJS.Timeout | null = null;
+  private crashed: ((err: unknown) => void) | null = null;
+  readonly crash: Promise<never>;
+
+  constructor(
+    private readonly appId: string,
+    private readonly node: TopologyNode,
+    private readonly options: unknown,
+    private readonly deps: RuntimeDeps,
+    private readonly settings: RunnerSettings,
+  ) {
+    this.name = nodeName(node);
+    this.group = groupId(appId, node);
+    this.log = deps.logger.child({ processor: this.name });
+    this.crash = new Promise<never>((_, reject) => {
+      this.crashed = reject;
+    });
+    this.crash.catch(() => undefined);
+  }
+
+  async start(): Promise<void> {
+    const { transport } = this.deps;
+    for (const [name, topic] of Object.entries(this.node.tables ?? {})) {
+      const type = this.node.spec.tables?.[name];
+      if (!type) continue;
+      const reader = new TableReader({
+        transport,
+        codec: this.deps.codec,
+        name,
+        topic,
+        type,
+        groupId: `${this.group}.table.${name}`,
+        log: this.log,
+      });
+      await reader.start();
+      this.tables.push(reader);
+    }
+    this.producer = transport.producer(
+      this.settings.exactlyOnce ? { transactionalId: `${this.group}.tx`, idempotent: true } : { idempotent: true },
+    );
+    this.consumer = transport.consumer({ groupId: this.group, autoOffsetReset: "earliest" });
+    await this.consumer.subscribe([this.node.input], {
+      onRevoked: (partitions) => this.revoke(partitions),
+    });
+    this.loop = this.pollLoop();
+    this.wallTimer = setInterval(() => {
+      const now = this.deps.clock.nowMs();
+      for (const w of this.workers.values()) void w.then((worker) => worker.tick(now), () => undefined);
+    }, this.settings.wallTickMs);
+    this.wallTimer.unref();
+    this.log.debug({ group: this.group, input: this.node.input }, "node started");
+  }
+
+  /** Finishes queued records, closes tasks, commits, and closes the consumer and producer. */
+  async stop(): Promise<void> {
+    if (this.wallTimer) clearInterval(this.wallTimer);
+    this.pollAbort.abort();
+    await this.loop?.catch(() => undefined);
+    await this.revoke(this.consumer?.assignment() ?? [], true);
+    for (const [key, pending] of this.workers) {
+      await pending.then((w) => w.idle()).catch(() => undefined);
+      this.workers.delete(key);
+    }
+    for (const table of this.tables) await table.stop();
+    await this.consumer?.close();
+    await this.producer?.close();
+  }
+
+  private async pollLoop(): Promise<void> {
+    const consumer = this.consumer!;
+    const signal = this.pollAbort.signal;
+    while (!signal.aborted) {
+      let recs: Awaited<ReturnType<Consumer["poll"]>>;
+      try {
+        recs = await consumer.poll({ maxRecords: this.settings.maxBatchRecords, maxWaitMs: this.settings.maxWaitMs, signal });
+      } catch (err) {
+        if (signal.aborted) return;
+        this.fail(err);
+        return;
+      }
+      const byPartition = new Map<number, typeof recs>();
+      for (const rec of recs) {
+        let list = byPartition.get(rec.partition);
+        if (!list) {
+          list = [];
+          byPartition.set(rec.partition, list);
+        }
+        list.push(rec);
+      }
+      for (const [partition, list] of byPartition) {
+        const tp = { topic: this.node.input, partition };
+        const worker = await this.worker(tp).catch((err: unknown) => {
+          this.fail(err);
+          return null;
+        });
+        if (!worker) return;
+        worker.enqueue(list);
+        if (worker.queued >= this.settings.maxQueuedRecords && !this.paused.has(tpKey(tp))) {
+          this.paused.add(tpKey(tp));
+          consumer.pause([tp]);
+          this.deps.runnerMetrics.paused.set({ processor: this.name }, this.paused.size);
+        }
+      }
+    }
+  }
+
+  private worker(tp: TopicPartition): Promise<PartitionWorker> {
+    const key = tpKey(tp);
+    let pending = this.workers.get(key);
+    if (!pending) {
+      pending = this.createWorker(tp);
+      this.workers.set(key, pending);
+      this.deps.runnerMetrics.assigned.set({ processor: this.name }, this.workers.size);
+    }
+    return pending;
+  }
+
+  private async createWorker(tp: TopicPartition): Promise<PartitionWorker> {
+    const { spec } = this.node;
+    const changelogs = new Map<string, string>();
+    const stores = new Map<string, ChangeloggedStore<unknown>>();
+    for (const store of spec.stores ?? []) {
+      const topic = changelogTopic(this.appId, this.node, store);
+      changelogs.set(store, topic);
+      const restored = new ChangeloggedStore<unknown>();
+      await readToEnd(this.deps.transport, topic, [tp.partition], `${this.group}.restore`, (rec) => {
+        if (rec.partition === tp.partition && rec.key) restored.restore(rec.key.toString("utf8"), decodeStoreValue(rec.value));
+      });
+      stores.set(store, restored);
+    }
+    const task = new Task({
+      spec,
+      options: this.options,
+      topic: tp.topic,
+      partition: tp.partition,
+      logger: this.deps.logger,
+      clock: this.deps.clock,
+      random: seededRandom(hashSeed(this.deps.seed, this.name, tp.partition)),
+      metrics: this.deps.metrics,
+      stores,
+      tables: new Map(this.tables.map((t) => [t.name, t.entries] as const)),
+    });
+    const worker = new PartitionWorker({
+      processor: this.name,
+      groupId: this.group,
+      spec,
+      tp,
+      task,
+      outputs: this.node.outputs,
+      changelogs,
+      producer: this.producer!,
+      codec: this.deps.codec,
+      commit: (offset) => this.consumer!.commit([{ ...tp, offset }]),
+      metrics: this.deps.runnerMetrics,
+      random: seededRandom(hashSeed(this.deps.seed + 1, this.name, tp.partition)),
+      log: this.log.child({ partition: tp.partition }),
+      settings: this.settings,
+      onProgress: () => this.progress(tp, worker),
+    });
+    const initial = await task.init();
+    if (initial.length > 0) {
+      throw new RangeError(`${this.name}: init() may not forward records (forward from process() or a timer)`);
+    }
+    return worker;
+  }
+
+  private progress(tp: TopicPartition, worker: PartitionWorker): void {
+    if (worker.failed) {
+      this.fail(worker.failed);
+      return;
+    }
+    const key = tpKey(tp);
+    if (this.paused.has(key) && worker.queued < this.settings.maxQueuedRecords / 2) {
+      this.paused.delete(key);
+      this.consumer?.resume([tp]);
+      this.deps.runnerMetrics.paused.set({ processor: this.name }, this.paused.size);
+    }
+  }
+
+  private async revoke(partitions: TopicPartition[], final = false): Promise<void> {
+    for (const tp of partitions) {
+      const key = tpKey(tp);
+      const pending = this.workers.get(key);
+      if (!pending) continue;
+      const worker = await pending.catch(() => null);
+      if (!worker) continue;
+      await worker.idle().catch((err: unknown) => this.fail(err));
+      await worker.close().catch((err: unknown) => this.fail(err));
+      this.workers.delete(key);
+      this.paused.delete(key);
+    }
+    if (!final) this.deps.runnerMetrics.assigned.set({ processor: this.name }, this.workers.size);
+  }
+
+  private fail(err: unknown): void {
+    this.log.error({ err }, "node failed; stopping");
+    this.crashed?.(err);
+  }
+}
+
+function hashSeed(seed: number, name: string, partition: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const ch of `${name}/${partition}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
+}

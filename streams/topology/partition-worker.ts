@@ -1,0 +1,235 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Random } from "../clock.js";
+import { SpikemeshError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { encodeStoreValue } from "../state/kv-store.js";
+import type { IncomingRecord, OutgoingRecord, Producer, TopicPartition } from "../transport/transport.js";
+import type { RecordCodec } from "./codec.js";
+import { deadLetter } from "./dlq.js";
+import { backoffMs, classifyFailure } from "./failure-policy.js";
+import type { AnyProcessorSpec, Rec } from "./processor.js";
+import type { RunnerMetrics } from "./runner-metrics.js";
+import type { Forwarded, Task } from "./task.js";
+
+export interface WorkerSettings {
+  maxBatchRecords: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  exactlyOnce: boolean;
+}
+
+export interface WorkerDeps {
+  processor: string;
+  groupId: string;
+  spec: AnyProcessorSpec;
+  tp: TopicPartition;
+  task: Task;
+  outputs: Record<string, string>;
+  changelogs: Map<string, string>;
+  producer: Producer;
+  codec: RecordCodec;
+  commit(offset: number): Promise<void>;
+  metrics: RunnerMetrics;
+  random: Random;
+  log: Logger;
+  settings: WorkerSettings;
+  /** Called after each batch so the poll loop can resume a paused partition. */
+  onProgress(): void;
+}
+
+type Item = { kind: "record"; rec: IncomingRecord } | { kind: "tick"; nowMs: number };
+
+/**
+ * Drains one partition's queue in order: decode, process (with retries), encode outputs, then one
+ * send of outputs + dead letters + store changes, then the offset commit (or all of it in one
+ * transaction for exactly-once). A record is committed only after everything it caused was sent.
+ */
+export class PartitionWorker {
+  private queue: Item[] = [];
+  private head = 0;
+  private running: Promise<void> | null = null;
+  private tickQueued = false;
+  private failure: unknown = null;
+
+  constructor(private readonly deps: WorkerDeps) {}
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  get failed(): unknown {
+    return this.failure;
+  }
+
+  enqueue(recs: IncomingRecord[]): void {
+    for (const rec of recs) this.queue.push({ kind: "record", rec });
+    this.kick();
+  }
+
+  tick(nowMs: number): void {
+    if (this.tickQueued) return;
+    this.tickQueued = true;
+    this.queue.push({ kind: "tick", nowMs });
+    this.kick();
+  }
+
+  /** Resolves when the queue is empty and nothing is in flight; rejects if the worker crashed. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for the queue to drain, closes the task and publishes what close() forwarded and stored. */
+  async close(): Promise<void> {
+    await this.idle();
+    const out = await this.encodeAll(await this.deps.task.close());
+    this.appendStoreChanges(out);
+    if (out.length > 0) await this.publish(out, -1);
+  }
+
+  private kick(): void {
+    if (this.running || this.failure) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queued > 0 && !this.deps.task.signal.aborted) {
+        const end = Math.min(this.queue.length, this.head + this.deps.settings.maxBatchRecords);
+        const batch = this.queue.slice(this.head, end);
+        this.head = end;
+        if (this.head > 4096 && this.head * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        await this.runBatch(batch);
+        this.deps.onProgress();
+      }
+    } catch (err) {
+      this.failure = err;
+      this.deps.onProgress();
+    }
+  }
+
+  private async runBatch(batch: Item[]): Promise<void> {
+    const out: OutgoingRecord[] = [];
+    let nextOffset = -1;
+    for (const item of batch) {
+      if (item.kind === "tick") {
+        this.tickQueued = false;
+        out.push(...(await this.encodeAll(await this.deps.task.fireWall(item.nowMs))));
+        continue;
+      }
+      const done = await this.processOne(item.rec, out);
+      if (!done) break;
+      nextOffset = item.rec.offset + 1;
+    }
+    this.appendStoreChanges(out);
+    if (out.length === 0 && nextOffset < 0) return;
+    await this.publish(out, nextOffset);
+  }
+
+  /** Returns false when the task was aborted (shutdown): the record stays uncommitted. */
+  private async processOne(rec: IncomingRecord, out: OutgoingRecord[]): Promise<boolean> {
+    const { metrics, processor, spec, settings } = this.deps;
+    metrics.recordsIn.inc({ processor, topic: rec.topic });
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (rec.value === null) {
+          throw new SpikemeshError("RECORD_INVALID", "record has a null value (tombstone) where a record was expected");
+        }
+        const value = await this.deps.codec.decode(rec.topic, spec.input, rec.value);
+        const forwarded = await this.deps.task.process(toRec(rec, value));
+        out.push(...(await this.encodeAll(forwarded)));
+        metrics.processSeconds.observe({ processor }, (performance.now() - started) / 1000);
+        return true;
+      } catch (err) {
+        const action = classifyFailure(err);
+        if (action === "abort") return false;
+        if (action === "crash") {
+          this.deps.log.error({ err, offset: rec.offset }, "processing failed with an unexpected error");
+          throw err;
+        }
+        if (action === "retry" && attempt < settings.maxRetries) {
+          metrics.retries.inc({ processor });
+          const wait = backoffMs(attempt, settings.retryBaseMs, settings.retryMaxMs, () => this.deps.random.next());
+          try {
+            await sleep(wait, undefined, { signal: this.deps.task.signal });
+          } catch {
+            return false;
+          }
+          continue;
+        }
+        const dead = deadLetter(rec, processor, err);
+        const code = dead.headers?.["spikemesh.error.code"] ?? "UNKNOWN";
+        metrics.deadLettered.inc({ processor, topic: rec.topic, code });
+        this.deps.log.warn({ offset: rec.offset, code, reason: dead.headers?.["spikemesh.error.message"] }, "dead-lettered");
+        out.push(dead);
+        return true;
+      }
+    }
+  }
+
+  private async encodeAll(forwarded: Forwarded[]): Promise<OutgoingRecord[]> {
+    const records: OutgoingRecord[] = [];
+    for (const { output, rec } of forwarded) {
+      const topic = this.deps.outputs[output];
+      const type = this.deps.spec.outputs[output];
+      if (!topic || !type) throw new RangeError(`output "${output}" of ${this.deps.processor} is not bound`);
+      const value = await this.deps.codec.encode(topic, type, rec.value);
+      records.push({
+        topic,
+        key: rec.key === null ? null : Buffer.from(rec.key),
+        value,
+        headers: rec.headers,
+        timestampMs: rec.timestampMs,
+      });
+    }
+    return records;
+  }
+
+  private appendStoreChanges(out: OutgoingRecord[]): void {
+    for (const [name, store] of this.deps.task.stores) {
+      const topic = this.deps.changelogs.get(name);
+      if (!topic) continue;
+      for (const [key, value] of store.takeChanges()) {
+        out.push({ topic, partition: this.deps.tp.partition, key: Buffer.from(key), value: encodeStoreValue(value) });
+      }
+    }
+  }
+
+  private async publish(out: OutgoingRecord[], nextOffset: number): Promise<void> {
+    const { producer, metrics, processor, tp, settings } = this.deps;
+    if (settings.exactlyOnce) {
+      const tx = await producer.transaction();
+      try {
+        if (out.length > 0) await tx.send(out);
+        if (nextOffset >= 0) await tx.sendOffsets(this.deps.groupId, [{ ...tp, offset: nextOffset }]);
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => undefined);
+        throw err;
+      }
+    } else {
+      if (out.length > 0) await producer.send(out);
+      if (nextOffset >= 0) await this.deps.commit(nextOffset);
+    }
+    const perTopic = new Map<string, number>();
+    for (const rec of out) perTopic.set(rec.topic, (perTopic.get(rec.topic) ?? 0) + 1);
+    for (const [topic, n] of perTopic) metrics.recordsOut.inc({ processor, topic }, n);
+    if (nextOffset >= 0) metrics.commits.inc({ processor });
+  }
+}
+
+function toRec(rec: IncomingRecord, value: unknown): Rec<unknown> {
+  return {
+    key: rec.key === null ? null : rec.key.toString("utf8"),
+    value,
+    timestampMs: rec.timestampMs,
+    headers: rec.headers,
+  };
+}

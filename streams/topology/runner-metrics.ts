@@ -1,0 +1,66 @@
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { counter, gauge, histogram, LATENCY_BUCKETS_SECONDS } from "../metrics/metric-factory.js";
+
+/** The runner's metric catalogue; labels are bounded (processor, topic, partition, code). */
+export interface RunnerMetrics {
+  recordsIn: Counter<"processor" | "topic">;
+  recordsOut: Counter<"processor" | "topic">;
+  deadLettered: Counter<"processor" | "topic" | "code">;
+  retries: Counter<"processor">;
+  processSeconds: Histogram<"processor">;
+  commits: Counter<"processor">;
+  assigned: Gauge<"processor">;
+  paused: Gauge<"processor">;
+  lag: Gauge<"group" | "topic" | "partition">;
+}
+
+export function runnerMetrics(registry: Registry): RunnerMetrics {
+  return {
+    recordsIn: counter(registry, {
+      name: "spikemesh_records_in_total",
+      help: "Records a processor consumed from its input topic",
+      labelNames: ["processor", "topic"],
+    }),
+    recordsOut: counter(registry, {
+      name: "spikemesh_records_out_total",
+      help: "Records a processor produced to an output topic",
+      labelNames: ["processor", "topic"],
+    }),
+    deadLettered: counter(registry, {
+      name: "spikemesh_dlq_records_total",
+      help: "Records sent to a dead-letter topic, by error code",
+      labelNames: ["processor", "topic", "code"],
+    }),
+    retries: counter(registry, {
+      name: "spikemesh_retries_total",
+      help: "Retries of retriable processing failures",
+      labelNames: ["processor"],
+    }),
+    processSeconds: histogram(registry, {
+      name: "spikemesh_process_seconds",
+      help: "Time to decode and process one record",
+      labelNames: ["processor"],
+      buckets: LATENCY_BUCKETS_SECONDS,
+    }),
+    commits: counter(registry, {
+      name: "spikemesh_commits_total",
+      help: "Offset commits after processed batches",
+      labelNames: ["processor"],
+    }),
+    assigned: gauge(registry, {
+      name: "spikemesh_partitions_assigned",
+      help: "Input partitions assigned to this instance",
+      labelNames: ["processor"],
+    }),
+    paused: gauge(registry, {
+      name: "spikemesh_partitions_paused",
+      help: "Input partitions paused for backpressure",
+      labelNames: ["processor"],
+    }),
+    lag: gauge(registry, {
+      name: "spikemesh_consumer_lag_records",
+      help: "Records between the committed offset and the end of the partition",
+      labelNames: ["group", "topic", "partition"],
+    }),
+  };
+}

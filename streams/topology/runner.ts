@@ -1,0 +1,111 @@
+import { Registry } from "prom-client";
+import { type Clock, systemClock } from "../clock.js";
+import { ConfigError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Transport } from "../transport/transport.js";
+import type { RecordCodec } from "./codec.js";
+import { NodeRunner, type RunnerSettings } from "./node-runner.js";
+import { parseOptions } from "./options.js";
+import { runnerMetrics } from "./runner-metrics.js";
+import { nodeName, type Topology, topologyTopics, validateTopology } from "./topology.js";
+
+export type Guarantee = "at_least_once" | "exactly_once";
+
+export interface TopologyRunnerOptions {
+  transport: Transport;
+  codec: RecordCodec;
+  logger: Logger;
+  /** Injected so processors never read Date.now(). Default: the system clock. */
+  clock?: Clock;
+  /** Metrics registry shared by the runner and processors. Default: a fresh registry. */
+  metrics?: Registry;
+  /** Seed of the processors' random sources. Default 42. */
+  seed?: number;
+  /** Default "at_least_once". exactly_once sends outputs and offsets in one transaction per batch. */
+  guarantee?: Guarantee;
+  /** Records per processed batch. Default 500. */
+  maxBatchRecords?: number;
+  /** Default 100 ms. */
+  maxWaitMs?: number;
+  /** Per-partition queue size that pauses the partition (backpressure). Default 5000. */
+  maxQueuedRecords?: number;
+  /** Retries of a retriable failure before the record is dead-lettered. Default 3. */
+  maxRetries?: number;
+  /** Default 100 ms; doubles per attempt with jitter up to retryMaxMs (default 5000 ms). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Default 100 ms. */
+  wallTickMs?: number;
+}
+
+/**
+ * Runs a topology on a transport: creates its topics, validates every node's options (all problems
+ * at once, before connecting), starts a NodeRunner per node, and stops them gracefully.
+ */
+export class TopologyRunner {
+  readonly metrics: Registry;
+  private readonly nodes: NodeRunner[] = [];
+  private started = false;
+
+  constructor(
+    private readonly topology: Topology,
+    private readonly opts: TopologyRunnerOptions,
+  ) {
+    this.metrics = opts.metrics ?? new Registry();
+    const problems = validateTopology(topology);
+    const parsed: unknown[] = [];
+    topology.nodes.forEach((node, i) => {
+      try {
+        parsed.push(parseOptions(node.spec.options, node.options, `nodes[${i}] (${nodeName(node)}).options`));
+      } catch (err) {
+        if (err instanceof ConfigError) problems.push(...err.problems);
+        else throw err;
+      }
+    });
+    if (problems.length > 0) throw new ConfigError(problems);
+    const settings: RunnerSettings = {
+      maxBatchRecords: opts.maxBatchRecords ?? 500,
+      maxWaitMs: opts.maxWaitMs ?? 100,
+      maxQueuedRecords: opts.maxQueuedRecords ?? 5000,
+      maxRetries: opts.maxRetries ?? 3,
+      retryBaseMs: opts.retryBaseMs ?? 100,
+      retryMaxMs: opts.retryMaxMs ?? 5000,
+      wallTickMs: opts.wallTickMs ?? 100,
+      exactlyOnce: opts.guarantee === "exactly_once",
+    };
+    const deps = {
+      transport: opts.transport,
+      codec: opts.codec,
+      logger: opts.logger,
+      clock: opts.clock ?? systemClock,
+      metrics: this.metrics,
+      runnerMetrics: runnerMetrics(this.metrics),
+      seed: opts.seed ?? 42,
+    };
+    topology.nodes.forEach((node, i) => {
+      this.nodes.push(new NodeRunner(topology.appId, node, parsed[i], deps, settings));
+    });
+  }
+
+  /** Creates missing topics and starts every node. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.opts.transport.admin().createTopics(topologyTopics(this.topology));
+    for (const node of this.nodes) await node.start();
+    this.opts.logger.info({ appId: this.topology.appId, nodes: this.nodes.map((n) => n.name) }, "topology started");
+  }
+
+  /** Rejects as soon as any node crashes (an unexpected processor error). */
+  get crashed(): Promise<never> {
+    return Promise.race(this.nodes.map((n) => n.crash));
+  }
+
+  /** Finishes in-flight records, closes processors, commits; safe to call twice. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const node of this.nodes) await node.stop();
+    this.opts.logger.info({ appId: this.topology.appId }, "topology stopped");
+  }
+}
