@@ -14,7 +14,10 @@ export const configSchema = z
     dataDir: z.string().min(1).default(".spikemesh"),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Application id: prefix of consumer groups and changelog topics. */
-    appId: z.string().regex(/^[a-zA-Z0-9._-]+$/, "letters, digits, '.', '_' and '-' only").default("spikemesh"),
+    appId: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]+$/, "letters, digits, '.', '_' and '-' only")
+      .default("spikemesh"),
     registry: z
       .object({
         /** External Confluent-compatible registry; empty means the embedded one. */
@@ -44,7 +47,11 @@ export const configSchema = z
         seed: 42,
       }),
     /** Largest encoded record accepted on any topic. */
-    maxRecordBytes: z.number().int().positive().default(1024 * 1024),
+    maxRecordBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
   })
   .strict();
 
@@ -84,7 +91,8 @@ function readConfigFile(file: string | undefined): Record<string, unknown> {
     throw new ConfigError([`${path}: not valid YAML: ${(err as Error).message}`]);
   }
   if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError([`${path}: must be a mapping`]);
+  if (typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ConfigError([`${path}: must be a mapping`]);
   return parsed as Record<string, unknown>;
 }
 

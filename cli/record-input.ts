@@ -19,7 +19,10 @@ export function coerceRecord(type: RecordType<unknown>, raw: Record<string, unkn
   }
   const unknown = Object.keys(raw).filter((k) => !fields.some((f) => f.name === k));
   if (unknown.length > 0) {
-    return { ok: false, reason: `unknown field(s) ${unknown.map((k) => `"${k}"`).join(", ")} for ${type.name}` };
+    return {
+      ok: false,
+      reason: `unknown field(s) ${unknown.map((k) => `"${k}"`).join(", ")} for ${type.name}`,
+    };
   }
   return { ok: true, value: out };
 }
@@ -28,11 +31,13 @@ type Coerced = { ok: true; value: unknown } | { ok: false; reason: string };
 
 function coerceValue(type: unknown, value: unknown): Coerced {
   if (Array.isArray(type)) {
-    if ((value === "" || value === null || value === undefined) && type.includes("null")) return { ok: true, value: null };
+    if ((value === "" || value === null || value === undefined) && type.includes("null"))
+      return { ok: true, value: null };
     const nonNull = type.filter((t) => t !== "null");
     return nonNull.length === 1 ? coerceValue(nonNull[0], value) : { ok: true, value };
   }
-  const t = typeof type === "object" && type !== null ? (type as { type: unknown; logicalType?: string }) : { type };
+  const t =
+    typeof type === "object" && type !== null ? (type as { type: unknown; logicalType?: string }) : { type };
   if (t.logicalType === "timestamp-millis" && typeof value === "string" && !/^-?\d+$/.test(value.trim())) {
     const ms = Date.parse(value);
     return Number.isNaN(ms) ? { ok: false, reason: `"${value}" is not a date` } : { ok: true, value: ms };
@@ -45,7 +50,9 @@ function coerceValue(type: unknown, value: unknown): Coerced {
       if (typeof value === "number") return { ok: true, value };
       if (typeof value === "string" && value.trim() !== "") {
         const n = Number(value);
-        return Number.isNaN(n) && value.trim() !== "NaN" ? { ok: false, reason: `"${value}" is not a number` } : { ok: true, value: n };
+        return Number.isNaN(n) && value.trim() !== "NaN"
+          ? { ok: false, reason: `"${value}" is not a number` }
+          : { ok: true, value: n };
       }
       return { ok: false, reason: `expected a number, got ${JSON.stringify(value)}` };
     }
@@ -53,7 +60,9 @@ function coerceValue(type: unknown, value: unknown): Coerced {
       if (typeof value === "string") return parseMap(value);
       return { ok: true, value };
     case "bytes":
-      return typeof value === "string" ? { ok: true, value: Buffer.from(value, "base64") } : { ok: true, value };
+      return typeof value === "string"
+        ? { ok: true, value: Buffer.from(value, "base64") }
+        : { ok: true, value };
     default:
       return { ok: true, value };
   }

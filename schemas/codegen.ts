@@ -53,7 +53,10 @@ export function generateSchemaModule(sources: readonly AvscSource[]): string {
   out.push("/** Record name → TypeScript type of its values. */", "export interface RecordValues {");
   for (const record of records) out.push(`  ${record.name}: ${record.name};`);
   out.push("}", "");
-  out.push("/** The Avro schema of every record, exactly as in its `.avsc` file. */", "export const avroSchemas = {");
+  out.push(
+    "/** The Avro schema of every record, exactly as in its `.avsc` file. */",
+    "export const avroSchemas = {",
+  );
   for (const record of records) {
     out.push(`  ${record.name}: ${printValue(record.schema, 2, record.name.length + 4)},`);
   }
@@ -138,7 +141,8 @@ function recordCode(schema: JsonObject, file: string): string {
 function enumCode(schema: JsonObject, file: string): string {
   const name = shortName(String(schema.name));
   const symbols = schema.symbols;
-  if (!Array.isArray(symbols) || symbols.length === 0) throw new Error(`${file}: enum ${name} has no symbols`);
+  if (!Array.isArray(symbols) || symbols.length === 0)
+    throw new Error(`${file}: enum ${name} has no symbols`);
   const literals = symbols.map((s) => JSON.stringify(s));
   const head = `export type ${name} =`;
   const flat = `${head} ${literals.join(" | ")};`;

@@ -1,4 +1,4 @@
-import { pino, type Logger as PinoLogger } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 
 /** Structured logger (pino). Components take a child: `log.child({ processor, partition })`. */
 export type Logger = PinoLogger;

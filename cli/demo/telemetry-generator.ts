@@ -63,7 +63,13 @@ export class TelemetryGenerator {
     }
     const at = (fraction: number) => this.startMs + Math.round(duration * fraction);
     this.incidents = [
-      { name: "disk I/O storm", sources: ["host-3"], metric: "disk.write_bytes", startMs: at(0.35), endMs: at(0.38) },
+      {
+        name: "disk I/O storm",
+        sources: ["host-3"],
+        metric: "disk.write_bytes",
+        startMs: at(0.35),
+        endMs: at(0.38),
+      },
       { name: "CPU saturation", sources: ["host-1"], metric: "cpu.util", startMs: at(0.55), endMs: at(0.6) },
       {
         name: "network surge (correlated)",

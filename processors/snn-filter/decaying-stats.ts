@@ -28,7 +28,8 @@ export class DecayingStats {
 
   /** @param tauMs time constant in milliseconds of event time over which old samples fade to 1/e. */
   constructor(private readonly tauMs: number) {
-    if (!(tauMs > 0) || !Number.isFinite(tauMs)) throw new RangeError(`DecayingStats: tauMs must be > 0, got ${tauMs}`);
+    if (!(tauMs > 0) || !Number.isFinite(tauMs))
+      throw new RangeError(`DecayingStats: tauMs must be > 0, got ${tauMs}`);
   }
 
   addSlot(): number {

@@ -63,7 +63,8 @@ export class LifPopulation {
   constructor(config: LifConfig) {
     const positive = { thresholdBase: config.thresholdBase, tauThresholdMs: config.tauThresholdMs };
     for (const [name, x] of Object.entries(positive)) {
-      if (!(x > 0) || !Number.isFinite(x)) throw new RangeError(`LifPopulation: ${name} must be > 0, got ${x}`);
+      if (!(x > 0) || !Number.isFinite(x))
+        throw new RangeError(`LifPopulation: ${name} must be > 0, got ${x}`);
     }
     const nonNegative = {
       thresholdJump: config.thresholdJump,
@@ -71,7 +72,8 @@ export class LifPopulation {
       inhibition: config.inhibition,
     };
     for (const [name, x] of Object.entries(nonNegative)) {
-      if (!(x >= 0) || !Number.isFinite(x)) throw new RangeError(`LifPopulation: ${name} must be ≥ 0, got ${x}`);
+      if (!(x >= 0) || !Number.isFinite(x))
+        throw new RangeError(`LifPopulation: ${name} must be ≥ 0, got ${x}`);
     }
     if (config.neurons.length === 0) throw new RangeError("LifPopulation: needs at least one neuron");
     for (const n of config.neurons) {
@@ -181,8 +183,14 @@ export class LifPopulation {
   restore(slot: number, state: LifSlotState): void {
     this.checkSlot(slot);
     const n = this.neuronCount;
-    if (state.potential.length !== n || state.threshold.length !== n || state.refractoryUntilMs.length !== n) {
-      throw new RangeError(`LifPopulation.restore: snapshot has ${state.potential.length} neurons, expected ${n}`);
+    if (
+      state.potential.length !== n ||
+      state.threshold.length !== n ||
+      state.refractoryUntilMs.length !== n
+    ) {
+      throw new RangeError(
+        `LifPopulation.restore: snapshot has ${state.potential.length} neurons, expected ${n}`,
+      );
     }
     const base = slot * n;
     this.lastMs[slot] = fromJsonNumber(state.lastMs);

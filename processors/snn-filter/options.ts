@@ -8,12 +8,26 @@ const ms = (fallback: number, doc: string) => z.number().positive().default(fall
  * unit of current is one standard deviation of surprise beyond `zDeadband`.
  */
 export const snnFilterOptions = z.strictObject({
-  tauFastMs: ms(5_000, "Membrane time constant of the fast neurons, which react to single surprising samples."),
-  tauSlowMs: ms(60_000, "Membrane time constant of the slow neuron, which integrates sustained moderate shifts."),
+  tauFastMs: ms(
+    5_000,
+    "Membrane time constant of the fast neurons, which react to single surprising samples.",
+  ),
+  tauSlowMs: ms(
+    60_000,
+    "Membrane time constant of the slow neuron, which integrates sustained moderate shifts.",
+  ),
   thresholdBase: z.number().positive().default(1).describe("Resting firing threshold."),
-  thresholdJump: z.number().nonnegative().default(0.5).describe("Threshold increase per spike (homeostasis)."),
+  thresholdJump: z
+    .number()
+    .nonnegative()
+    .default(0.5)
+    .describe("Threshold increase per spike (homeostasis)."),
   tauThresholdMs: ms(300_000, "Time constant with which a raised threshold relaxes back to its base."),
-  refractoryMs: z.number().nonnegative().default(2_000).describe("A neuron that fired ignores input for this long."),
+  refractoryMs: z
+    .number()
+    .nonnegative()
+    .default(2_000)
+    .describe("A neuron that fired ignores input for this long."),
   inhibition: z
     .number()
     .nonnegative()
@@ -38,7 +52,10 @@ export const snnFilterOptions = z.strictObject({
     .describe(
       "A sample older than its key's newest by at most this much is applied with Δt = 0; an older one is dead-lettered as RECORD_INVALID.",
     ),
-  checkpointEveryMs: ms(10_000, 'How often, in stream time, changed keys are written to the "snn-state" store.'),
+  checkpointEveryMs: ms(
+    10_000,
+    'How often, in stream time, changed keys are written to the "snn-state" store.',
+  ),
   recentSamples: z
     .number()
     .int()

@@ -4,7 +4,12 @@
  */
 
 /** Returns `arr` if it already holds `slots * width` entries, else a copy grown to at least that, new entries = `fill`. */
-export function grownFloat64(arr: Float64Array, slots: number, width: number, fill: number): Float64Array {
+export function grownFloat64(
+  arr: Float64Array<ArrayBuffer>,
+  slots: number,
+  width: number,
+  fill: number,
+): Float64Array<ArrayBuffer> {
   const needed = slots * width;
   if (arr.length >= needed) return arr;
   let length = Math.max(arr.length, width);

@@ -123,10 +123,14 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterOutputs> {
     const context = { processor: ctx.processorName, topic: ctx.topic, partition: ctx.partition };
     if (event.source === "" || event.metric === "") {
       const field = event.source === "" ? "source" : "metric";
-      throw this.invalid("empty_field", `${where}: ${field} is empty at ts ${event.ts}; producers must set it`, {
-        ...context,
-        field,
-      });
+      throw this.invalid(
+        "empty_field",
+        `${where}: ${field} is empty at ts ${event.ts}; producers must set it`,
+        {
+          ...context,
+          field,
+        },
+      );
     }
     if (!Number.isFinite(event.value)) {
       throw this.invalid(
@@ -149,7 +153,11 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterOutputs> {
     }
   }
 
-  private invalid(reason: InvalidReason, message: string, context: SpikemeshError["context"]): SpikemeshError {
+  private invalid(
+    reason: InvalidReason,
+    message: string,
+    context: SpikemeshError["context"],
+  ): SpikemeshError {
     this.requireInit().invalid.inc({ ...this.labels, reason });
     return new SpikemeshError("RECORD_INVALID", message, { context });
   }

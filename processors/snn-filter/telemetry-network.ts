@@ -130,7 +130,8 @@ export class TelemetryNetwork {
 
   /** Loads a key's state (creating the key); a state from an incompatible version is rejected. */
   restore(key: string, state: KeyState): void {
-    if (state.version !== 1) throw new RangeError(`TelemetryNetwork: unknown state version ${String(state.version)}`);
+    if (state.version !== 1)
+      throw new RangeError(`TelemetryNetwork: unknown state version ${String(state.version)}`);
     const slot = this.slotOf(key);
     this.population.restore(slot, state.lif);
     this.level.restore(slot, state.level);

@@ -1,4 +1,11 @@
 /** Serde and schema registry: Confluent wire format over any registry, and an embedded registry. */
+
+export {
+  RegistrySerde,
+  type RegistrySerdeOptions,
+  type SerdeDecodeOptions,
+  WIRE_HEADER_BYTES,
+} from "./record-serde.js";
 export { RegistryApiError } from "./registry-api-error.js";
 export {
   COMPATIBILITY_LEVELS,
@@ -9,10 +16,4 @@ export {
 export { REGISTRY_FILE } from "./registry-file.js";
 export { REGISTRY_CONTENT_TYPE } from "./registry-http.js";
 export { SchemaRegistryServer, type SchemaRegistryServerOptions } from "./registry-server.js";
-export {
-  RegistrySerde,
-  type RegistrySerdeOptions,
-  type SerdeDecodeOptions,
-  WIRE_HEADER_BYTES,
-} from "./record-serde.js";
 export { keySubject, valueSubject } from "./subject-name.js";

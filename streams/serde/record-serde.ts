@@ -125,7 +125,8 @@ export class RegistrySerde {
       }
       const type = (await this.client.getSchema(id)) as unknown as avro.Type;
       const bad = invalidFields(type, value);
-      const detail = bad.length > 0 ? bad.map((b) => `${b.path}: ${b.problem}`).join("; ") : (err as Error).message;
+      const detail =
+        bad.length > 0 ? bad.map((b) => `${b.path}: ${b.problem}`).join("; ") : (err as Error).message;
       throw new SpikemeshError(
         "ENCODE_FAILED",
         `value does not match ${type.name ?? "the schema"} (subject "${subject}", schema id ${id}): ${detail}`,
@@ -142,7 +143,9 @@ export class RegistrySerde {
    */
   async decode<T = unknown>(buffer: unknown, options: SerdeDecodeOptions = {}): Promise<T> {
     if (!Buffer.isBuffer(buffer)) {
-      throw new DecodeError(`cannot decode ${describeInput(buffer)}: expected a Buffer in the Confluent wire format`);
+      throw new DecodeError(
+        `cannot decode ${describeInput(buffer)}: expected a Buffer in the Confluent wire format`,
+      );
     }
     if (buffer.length < WIRE_HEADER_BYTES) {
       throw new DecodeError(
@@ -189,5 +192,7 @@ export class RegistrySerde {
 function describeInput(value: unknown): string {
   if (value === null) return "null";
   if (value instanceof Uint8Array) return "a Uint8Array that is not a Buffer";
-  return typeof value === "object" ? `an object (${value.constructor?.name ?? "Object"})` : `a ${typeof value}`;
+  return typeof value === "object"
+    ? `an object (${value.constructor?.name ?? "Object"})`
+    : `a ${typeof value}`;
 }

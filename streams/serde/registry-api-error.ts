@@ -77,7 +77,11 @@ export const invalidCompatibility = (level: unknown): RegistryApiError =>
     `Invalid compatibility level ${JSON.stringify(level)}. Valid values are NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL and FULL_TRANSITIVE.`,
   );
 
-export const incompatibleSchema = (subject: string, level: string, problems: readonly string[]): RegistryApiError =>
+export const incompatibleSchema = (
+  subject: string,
+  level: string,
+  problems: readonly string[],
+): RegistryApiError =>
   new RegistryApiError(
     409,
     409,

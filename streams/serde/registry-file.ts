@@ -109,17 +109,23 @@ function checkState(json: unknown): RegistryState {
   if (!Number.isSafeInteger(state.nextId) || !isCompatibilityLevel(state.compatibility)) {
     throw new Error("bad nextId or compatibility");
   }
-  if (!Array.isArray(state.schemas) || !Array.isArray(state.subjects)) throw new Error("missing schemas or subjects");
+  if (!Array.isArray(state.schemas) || !Array.isArray(state.subjects))
+    throw new Error("missing schemas or subjects");
   for (const s of state.schemas) {
     if (!Number.isSafeInteger(s?.id) || typeof s?.schema !== "string") throw new Error("bad schema entry");
   }
   for (const subject of state.subjects) {
-    if (typeof subject?.name !== "string" || !Array.isArray(subject.versions)) throw new Error("bad subject entry");
+    if (typeof subject?.name !== "string" || !Array.isArray(subject.versions))
+      throw new Error("bad subject entry");
     if (subject.compatibility !== undefined && !isCompatibilityLevel(subject.compatibility)) {
       throw new Error(`bad compatibility of subject ${subject.name}`);
     }
     for (const v of subject.versions) {
-      if (!Number.isSafeInteger(v?.version) || !Number.isSafeInteger(v?.id) || typeof v?.deleted !== "boolean") {
+      if (
+        !Number.isSafeInteger(v?.version) ||
+        !Number.isSafeInteger(v?.id) ||
+        typeof v?.deleted !== "boolean"
+      ) {
         throw new Error(`bad version entry of subject ${subject.name}`);
       }
     }

@@ -1,4 +1,9 @@
-import { invalidCompatibility, invalidSchema, RegistryApiError, schemaNotFound } from "./registry-api-error.js";
+import {
+  invalidCompatibility,
+  invalidSchema,
+  RegistryApiError,
+  schemaNotFound,
+} from "./registry-api-error.js";
 import { type CompatibilityLevel, isCompatibilityLevel } from "./registry-compat.js";
 import { bodyObject } from "./registry-http.js";
 import type { RegistryStore } from "./registry-store.js";
@@ -50,10 +55,16 @@ const routes: readonly Route[] = [
     store.deleteSubject(req.params.subject!, flag(req, "permanent")),
   ),
   route("POST", "/compatibility/subjects/:subject/versions/:version", async (req, store) =>
-    compatibilityAnswer(req, store.compatibilityProblems(req.params.subject!, req.params.version!, await schemaFromBody(req))),
+    compatibilityAnswer(
+      req,
+      store.compatibilityProblems(req.params.subject!, req.params.version!, await schemaFromBody(req)),
+    ),
   ),
   route("POST", "/compatibility/subjects/:subject/versions", async (req, store) =>
-    compatibilityAnswer(req, store.compatibilityProblems(req.params.subject!, null, await schemaFromBody(req))),
+    compatibilityAnswer(
+      req,
+      store.compatibilityProblems(req.params.subject!, null, await schemaFromBody(req)),
+    ),
   ),
   route("GET", "/config", (_req, store) => ({ compatibilityLevel: store.globalCompatibility })),
   route("PUT", "/config", async (req, store) => {
@@ -77,7 +88,10 @@ const routes: readonly Route[] = [
 ];
 
 /** The matched handler and path parameters; 404 for an unknown path, 405 for a known path and wrong method. */
-export function matchRoute(method: string, segments: readonly string[]): { handler: Handler; params: Record<string, string> } {
+export function matchRoute(
+  method: string,
+  segments: readonly string[],
+): { handler: Handler; params: Record<string, string> } {
   let pathKnown = false;
   for (const candidate of routes) {
     const params = matchSegments(candidate.segments, segments);
@@ -85,7 +99,8 @@ export function matchRoute(method: string, segments: readonly string[]): { handl
     pathKnown = true;
     if (candidate.method === method) return { handler: candidate.handler, params };
   }
-  if (pathKnown) throw new RegistryApiError(405, 405, `HTTP 405 Method Not Allowed: ${method} is not served here.`);
+  if (pathKnown)
+    throw new RegistryApiError(405, 405, `HTTP 405 Method Not Allowed: ${method} is not served here.`);
   throw new RegistryApiError(404, 404, "HTTP 404 Not Found");
 }
 
@@ -121,7 +136,9 @@ async function schemaFromBody(req: RouteRequest): Promise<string> {
   const body = bodyObject(await req.body(), 'a string field "schema"');
   const schemaType = body.schemaType;
   if (schemaType !== undefined && schemaType !== null && schemaType !== "AVRO") {
-    throw invalidSchema(`schemaType ${JSON.stringify(schemaType)} is not supported; this registry stores only AVRO schemas.`);
+    throw invalidSchema(
+      `schemaType ${JSON.stringify(schemaType)} is not supported; this registry stores only AVRO schemas.`,
+    );
   }
   if (Array.isArray(body.references) && body.references.length > 0) {
     throw invalidSchema("schema references are not supported; inline the referenced types.");
@@ -134,7 +151,8 @@ async function schemaFromBody(req: RouteRequest): Promise<string> {
 
 async function levelFromBody(req: RouteRequest): Promise<CompatibilityLevel> {
   const body = bodyObject(await req.body(), 'a field "compatibility"');
-  const level = typeof body.compatibility === "string" ? body.compatibility.toUpperCase() : body.compatibility;
+  const level =
+    typeof body.compatibility === "string" ? body.compatibility.toUpperCase() : body.compatibility;
   if (!isCompatibilityLevel(level)) throw invalidCompatibility(body.compatibility);
   return level;
 }

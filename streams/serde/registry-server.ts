@@ -50,7 +50,8 @@ export class SchemaRegistryServer {
 
   /** Base URL, e.g. `http://127.0.0.1:43817`. Throws before `start()`. */
   get url(): string {
-    if (this.baseUrl === null) throw new SpikemeshError("CLOSED", "schema registry is not started; call start() first");
+    if (this.baseUrl === null)
+      throw new SpikemeshError("CLOSED", "schema registry is not started; call start() first");
     return this.baseUrl;
   }
 
@@ -122,7 +123,10 @@ export class SchemaRegistryServer {
       return;
     }
     this.log.error({ err, method: req.method, url: req.url }, "schema registry request failed");
-    sendJson(res, 500, { error_code: 50001, message: `Internal error: ${(err as Error)?.message ?? String(err)}` });
+    sendJson(res, 500, {
+      error_code: 50001,
+      message: `Internal error: ${(err as Error)?.message ?? String(err)}`,
+    });
   }
 }
 

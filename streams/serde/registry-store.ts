@@ -2,15 +2,20 @@ import {
   incompatibleSchema,
   invalidSchema,
   invalidVersion,
+  RegistryApiError,
   schemaNotFound,
   subjectConfigNotFound,
   subjectNotFound,
   subjectNotSoftDeleted,
   versionNotFound,
   versionNotSoftDeleted,
-  RegistryApiError,
 } from "./registry-api-error.js";
-import { type CompatibilityLevel, compatibilityProblems, type ParsedSchema, parseAvroSchema } from "./registry-compat.js";
+import {
+  type CompatibilityLevel,
+  compatibilityProblems,
+  type ParsedSchema,
+  parseAvroSchema,
+} from "./registry-compat.js";
 import {
   loadRegistryState,
   type RegistryState,
@@ -118,7 +123,8 @@ export class RegistryStore {
     this.schemaText(id);
     const uses: { subject: string; version: number }[] = [];
     for (const subject of this.subjects.values()) {
-      for (const v of liveVersions(subject)) if (v.id === id) uses.push({ subject: subject.name, version: v.version });
+      for (const v of liveVersions(subject))
+        if (v.id === id) uses.push({ subject: subject.name, version: v.version });
     }
     return uses;
   }
@@ -159,8 +165,14 @@ export class RegistryStore {
   setCompatibility(subject: string | null, level: CompatibilityLevel): Promise<void> {
     return this.change((state) => {
       if (subject === null) return { next: { ...state, compatibility: level }, result: undefined };
-      const subjectNext = { ...(this.subjects.get(subject) ?? { name: subject, versions: [] }), compatibility: level };
-      return { next: { ...state, subjects: replaceSubject(state.subjects, subject, subjectNext) }, result: undefined };
+      const subjectNext = {
+        ...(this.subjects.get(subject) ?? { name: subject, versions: [] }),
+        compatibility: level,
+      };
+      return {
+        next: { ...state, subjects: replaceSubject(state.subjects, subject, subjectNext) },
+        result: undefined,
+      };
     });
   }
 

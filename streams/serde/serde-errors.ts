@@ -32,7 +32,10 @@ export function registryCallError(err: unknown, what: string, url: string): Spik
     return new SpikemeshError("CONFIG_INVALID", `rejected (HTTP ${status}): ${detail}`, { cause: err });
   }
   if (status !== undefined) {
-    return new SpikemeshError("TRANSIENT", `failed (HTTP ${status}): ${detail}`, { cause: err, retriable: true });
+    return new SpikemeshError("TRANSIENT", `failed (HTTP ${status}): ${detail}`, {
+      cause: err,
+      retriable: true,
+    });
   }
   const name = (err as { name?: unknown } | null)?.name;
   if (name === "ConfluentSchemaRegistryCompatibilityError") {
@@ -62,7 +65,9 @@ export function decodeCallError(err: unknown, id: number, bodyBytes: number, url
   }
   if (status !== undefined) return registryCallError(err, `fetch schema id ${id}`, url);
   if ((err as { name?: unknown } | null)?.name === "ConfluentSchemaRegistryArgumentError") {
-    return new DecodeError(`schema id ${id} from ${url} is not a usable Avro schema: ${message(err)}`, { cause: err });
+    return new DecodeError(`schema id ${id} from ${url} is not a usable Avro schema: ${message(err)}`, {
+      cause: err,
+    });
   }
   return new DecodeError(
     `Avro body does not decode with schema id ${id} (${bodyBytes} body bytes; truncated or corrupt): ${message(err)}`,
@@ -76,7 +81,10 @@ export function invalidFields(type: avro.Type, value: unknown): { path: string; 
   type.isValid(value, {
     errorHook: (path: string[], bad: unknown, expected: avro.Type) => {
       const shown = bad === undefined ? "missing" : truncate(JSON.stringify(bad) ?? String(bad));
-      found.push({ path: path.join(".") || "(root)", problem: `${shown}, expected ${expectedName(expected)}` });
+      found.push({
+        path: path.join(".") || "(root)",
+        problem: `${shown}, expected ${expectedName(expected)}`,
+      });
     },
   });
   return found;

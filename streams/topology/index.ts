@@ -1,3 +1,4 @@
+export { parseOptions } from "./options.js";
 export type {
   AnyProcessorSpec,
   KeyValueStore,
@@ -8,5 +9,9 @@ export type {
   Rec,
   TimerClock,
 } from "./processor.js";
-export { ProcessorTestDriver, type DeadLetter, type PipeInput, type TestDriverConfig } from "./test-driver.js";
-export { parseOptions } from "./options.js";
+export {
+  type DeadLetter,
+  type PipeInput,
+  ProcessorTestDriver,
+  type TestDriverConfig,
+} from "./test-driver.js";

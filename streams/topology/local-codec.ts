@@ -30,7 +30,10 @@ export function encodeAvro(schema: unknown, value: unknown, what: string): Buffe
   const type = avroType(schema);
   const bad = invalidPaths(type, value);
   if (bad.length > 0) {
-    throw new SpikemeshError("ENCODE_FAILED", `${what}: value does not match ${type.name ?? "schema"} at ${bad.join(", ")}`);
+    throw new SpikemeshError(
+      "ENCODE_FAILED",
+      `${what}: value does not match ${type.name ?? "schema"} at ${bad.join(", ")}`,
+    );
   }
   return type.toBuffer(value);
 }

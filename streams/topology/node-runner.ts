@@ -86,7 +86,9 @@ export class NodeRunner {
       this.tables.push(reader);
     }
     this.producer = transport.producer(
-      this.settings.exactlyOnce ? { transactionalId: `${this.group}.tx`, idempotent: true } : { idempotent: true },
+      this.settings.exactlyOnce
+        ? { transactionalId: `${this.group}.tx`, idempotent: true }
+        : { idempotent: true },
     );
     this.consumer = transport.consumer({ groupId: this.group, autoOffsetReset: "earliest" });
     await this.consumer.subscribe([this.node.input], {
@@ -95,7 +97,11 @@ export class NodeRunner {
     this.loop = this.pollLoop();
     this.wallTimer = setInterval(() => {
       const now = this.deps.clock.nowMs();
-      for (const w of this.workers.values()) void w.then((worker) => worker.tick(now), () => undefined);
+      for (const w of this.workers.values())
+        void w.then(
+          (worker) => worker.tick(now),
+          () => undefined,
+        );
     }, this.settings.wallTickMs);
     this.wallTimer.unref();
     this.log.debug({ group: this.group, input: this.node.input }, "node started");
@@ -122,7 +128,11 @@ export class NodeRunner {
     while (!signal.aborted) {
       let recs: Awaited<ReturnType<Consumer["poll"]>>;
       try {
-        recs = await consumer.poll({ maxRecords: this.settings.maxBatchRecords, maxWaitMs: this.settings.maxWaitMs, signal });
+        recs = await consumer.poll({
+          maxRecords: this.settings.maxBatchRecords,
+          maxWaitMs: this.settings.maxWaitMs,
+          signal,
+        });
       } catch (err) {
         if (signal.aborted) return;
         this.fail(err);
@@ -174,7 +184,8 @@ export class NodeRunner {
       changelogs.set(store, topic);
       const restored = new ChangeloggedStore<unknown>();
       await readToEnd(this.deps.transport, topic, [tp.partition], `${this.group}.restore`, (rec) => {
-        if (rec.partition === tp.partition && rec.key) restored.restore(rec.key.toString("utf8"), decodeStoreValue(rec.value));
+        if (rec.partition === tp.partition && rec.key)
+          restored.restore(rec.key.toString("utf8"), decodeStoreValue(rec.value));
       });
       stores.set(store, restored);
     }
@@ -209,7 +220,9 @@ export class NodeRunner {
     });
     const initial = await task.init();
     if (initial.length > 0) {
-      throw new RangeError(`${this.name}: init() may not forward records (forward from process() or a timer)`);
+      throw new RangeError(
+        `${this.name}: init() may not forward records (forward from process() or a timer)`,
+      );
     }
     return worker;
   }

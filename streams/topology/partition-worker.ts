@@ -140,7 +140,10 @@ export class PartitionWorker {
     for (let attempt = 0; ; attempt++) {
       try {
         if (rec.value === null) {
-          throw new SpikemeshError("RECORD_INVALID", "record has a null value (tombstone) where a record was expected");
+          throw new SpikemeshError(
+            "RECORD_INVALID",
+            "record has a null value (tombstone) where a record was expected",
+          );
         }
         const value = await this.deps.codec.decode(rec.topic, spec.input, rec.value);
         const forwarded = await this.deps.task.process(toRec(rec, value));
@@ -156,7 +159,9 @@ export class PartitionWorker {
         }
         if (action === "retry" && attempt < settings.maxRetries) {
           metrics.retries.inc({ processor });
-          const wait = backoffMs(attempt, settings.retryBaseMs, settings.retryMaxMs, () => this.deps.random.next());
+          const wait = backoffMs(attempt, settings.retryBaseMs, settings.retryMaxMs, () =>
+            this.deps.random.next(),
+          );
           try {
             await sleep(wait, undefined, { signal: this.deps.task.signal });
           } catch {
@@ -167,7 +172,10 @@ export class PartitionWorker {
         const dead = deadLetter(rec, processor, err);
         const code = dead.headers?.["spikemesh.error.code"] ?? "UNKNOWN";
         metrics.deadLettered.inc({ processor, topic: rec.topic, code });
-        this.deps.log.warn({ offset: rec.offset, code, reason: dead.headers?.["spikemesh.error.message"] }, "dead-lettered");
+        this.deps.log.warn(
+          { offset: rec.offset, code, reason: dead.headers?.["spikemesh.error.message"] },
+          "dead-lettered",
+        );
         out.push(dead);
         return true;
       }
@@ -197,7 +205,12 @@ export class PartitionWorker {
       const topic = this.deps.changelogs.get(name);
       if (!topic) continue;
       for (const [key, value] of store.takeChanges()) {
-        out.push({ topic, partition: this.deps.tp.partition, key: Buffer.from(key), value: encodeStoreValue(value) });
+        out.push({
+          topic,
+          partition: this.deps.tp.partition,
+          key: Buffer.from(key),
+          value: encodeStoreValue(value),
+        });
       }
     }
   }

@@ -1,8 +1,8 @@
+import type { Registry } from "prom-client";
 import type { ZodType } from "zod";
 import type { RecordType } from "../../schemas/index.js";
 import type { Clock, Random } from "../clock.js";
 import type { Logger } from "../logger.js";
-import type { Registry } from "prom-client";
 import type { Headers } from "../transport/transport.js";
 
 /** One record as a processor sees it: decoded value, string key, event time. */

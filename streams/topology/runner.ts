@@ -93,7 +93,10 @@ export class TopologyRunner {
     this.started = true;
     await this.opts.transport.admin().createTopics(topologyTopics(this.topology));
     for (const node of this.nodes) await node.start();
-    this.opts.logger.info({ appId: this.topology.appId, nodes: this.nodes.map((n) => n.name) }, "topology started");
+    this.opts.logger.info(
+      { appId: this.topology.appId, nodes: this.nodes.map((n) => n.name) },
+      "topology started",
+    );
   }
 
   /** Rejects as soon as any node crashes (an unexpected processor error). */

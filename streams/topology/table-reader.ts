@@ -35,9 +35,16 @@ export class TableReader {
   async start(): Promise<void> {
     const { transport, topic, groupId } = this.opts;
     const [description] = await transport.admin().describeTopics([topic]);
-    const ends = new Map((description?.partitions ?? []).filter((p) => p.highOffset > p.lowOffset).map((p) => [p.partition, p.highOffset]));
+    const ends = new Map(
+      (description?.partitions ?? [])
+        .filter((p) => p.highOffset > p.lowOffset)
+        .map((p) => [p.partition, p.highOffset]),
+    );
     // A private group that never commits: every start reads the whole compacted topic.
-    this.consumer = transport.consumer({ groupId: `${groupId}.${process.pid}.${Date.now()}`, autoOffsetReset: "earliest" });
+    this.consumer = transport.consumer({
+      groupId: `${groupId}.${process.pid}.${Date.now()}`,
+      autoOffsetReset: "earliest",
+    });
     await this.consumer.subscribe([topic]);
     let emptyPolls = 0;
     while (ends.size > 0 && emptyPolls < 5) {
@@ -61,10 +68,12 @@ export class TableReader {
   private async follow(): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      const batch = await this.consumer!.poll({ maxRecords: 1000, maxWaitMs: 200, signal }).catch((err: unknown) => {
-        if (!signal.aborted) this.opts.log.warn({ err, table: this.opts.name }, "table poll failed");
-        return [];
-      });
+      const batch = await this.consumer!.poll({ maxRecords: 1000, maxWaitMs: 200, signal }).catch(
+        (err: unknown) => {
+          if (!signal.aborted) this.opts.log.warn({ err, table: this.opts.name }, "table poll failed");
+          return [];
+        },
+      );
       for (const rec of batch) await this.apply(rec);
     }
   }
@@ -79,7 +88,10 @@ export class TableReader {
     try {
       this.entries.set(key, await this.opts.codec.decode(rec.topic, this.opts.type, rec.value));
     } catch (err) {
-      this.opts.log.warn({ err, table: this.opts.name, offset: rec.offset }, "skipping table record that does not decode");
+      this.opts.log.warn(
+        { err, table: this.opts.name, offset: rec.offset },
+        "skipping table record that does not decode",
+      );
     }
   }
 }

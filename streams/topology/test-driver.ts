@@ -73,7 +73,12 @@ export class ProcessorTestDriver<In, Out extends OutputTypes, Opts> {
       this.deadLetter(input.key, input.value, err);
       return;
     }
-    const rec: Rec<In> = { key: input.key, value, timestampMs: input.timestampMs, headers: input.headers ?? {} };
+    const rec: Rec<In> = {
+      key: input.key,
+      value,
+      timestampMs: input.timestampMs,
+      headers: input.headers ?? {},
+    };
     const attempts = (this.config.maxRetries ?? 3) + 1;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -189,6 +194,11 @@ export class ProcessorTestDriver<In, Out extends OutputTypes, Opts> {
 
   private deadLetter(key: string | null, value: unknown, err: unknown): void {
     const code = (err as { code?: unknown }).code;
-    this.dlq.push({ key, value, reason: describeError(err), code: typeof code === "string" ? code : "UNKNOWN" });
+    this.dlq.push({
+      key,
+      value,
+      reason: describeError(err),
+      code: typeof code === "string" ? code : "UNKNOWN",
+    });
   }
 }

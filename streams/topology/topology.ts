@@ -80,7 +80,8 @@ export function validateTopology(topology: Topology): string[] {
       if (!node.outputs[output]) problems.push(`${where}.outputs.${output}: output is not bound to a topic`);
     }
     for (const output of Object.keys(node.outputs)) {
-      if (!(output in node.spec.outputs)) problems.push(`${where}.outputs.${output}: the processor has no such output`);
+      if (!(output in node.spec.outputs))
+        problems.push(`${where}.outputs.${output}: the processor has no such output`);
     }
     for (const table of Object.keys(node.spec.tables ?? {})) {
       if (!node.tables?.[table]) problems.push(`${where}.tables.${table}: table is not bound to a topic`);

@@ -37,7 +37,13 @@ describe("embedded log maintenance", () => {
   let clock: ManualClock;
   let t: EmbeddedTransport;
   const open = (extra: { maintenanceIntervalMs?: number } = {}): EmbeddedTransport =>
-    new EmbeddedTransport({ dataDir: dir, logger: silentLogger(), clock, deleteRetentionMs: 10_000, ...extra });
+    new EmbeddedTransport({
+      dataDir: dir,
+      logger: silentLogger(),
+      clock,
+      deleteRetentionMs: 10_000,
+      ...extra,
+    });
 
   beforeEach(async () => {
     ({ dir, remove } = await tempDir("spikemesh-maint-"));
@@ -76,7 +82,6 @@ describe("embedded log maintenance", () => {
     // A reader half-way through must continue seamlessly across the rewrite.
     const early = t.consumer({ groupId: "early" });
     await early.subscribe(["table"]);
-    await early.poll({ maxWaitMs: 0 });
     const firstPart = await early.poll({ maxRecords: 7, maxWaitMs: 0 });
     expect(firstPart.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6]);
 
@@ -85,7 +90,11 @@ describe("embedded log maintenance", () => {
     expect(result.segmentsRewritten + result.segmentsDeleted).toBeGreaterThan(0);
 
     const rest: IncomingRecord[] = [];
-    for (let got = await early.poll({ maxWaitMs: 0 }); got.length > 0; got = await early.poll({ maxWaitMs: 0 })) {
+    for (
+      let got = await early.poll({ maxWaitMs: 0 });
+      got.length > 0;
+      got = await early.poll({ maxWaitMs: 0 })
+    ) {
       rest.push(...got);
     }
     expect(rest[0]!.offset).toBeGreaterThan(6);
@@ -96,7 +105,9 @@ describe("embedded log maintenance", () => {
       for (const r of records) {
         expect(r.offset).toBeGreaterThan(previous);
         previous = r.offset;
-        expect({ key: r.key?.toString(), value: r.value?.toString() ?? null }).toEqual(produced.get(r.offset));
+        expect({ key: r.key?.toString(), value: r.value?.toString() ?? null }).toEqual(
+          produced.get(r.offset),
+        );
         // Superseded values survive only in the active (last) segment.
         if (r.offset < activeBase) expect(latest.get(r.key!.toString())).toBe(r.offset);
       }
@@ -114,10 +125,12 @@ describe("embedded log maintenance", () => {
     t.maintain();
     const cleaned = await readFrom(t, "table", "after-tombstones");
     expect(cleaned.some((r) => r.key?.toString() === "k3")).toBe(false);
-    expect(cleaned.map((r) => r.key?.toString()).sort()).toEqual(["k0", "k1", "k2", "k4"].flatMap((k) => {
-      const n = cleaned.filter((r) => r.key?.toString() === k).length;
-      return Array.from({ length: n }, () => k);
-    }));
+    expect(cleaned.map((r) => r.key?.toString()).sort()).toEqual(
+      ["k0", "k1", "k2", "k4"].flatMap((k) => {
+        const n = cleaned.filter((r) => r.key?.toString() === k).length;
+        return Array.from({ length: n }, () => k);
+      }),
+    );
 
     // Rewritten segments survive reopening unchanged.
     await t.close();
@@ -130,7 +143,11 @@ describe("embedded log maintenance", () => {
     const producer = t.producer();
     for (let b = 0; b < 30; b++) {
       await producer.send(
-        Array.from({ length: 10 }, (_, i) => ({ topic: "sized", key: null, value: text(`record-${b * 10 + i}`) })),
+        Array.from({ length: 10 }, (_, i) => ({
+          topic: "sized",
+          key: null,
+          value: text(`record-${b * 10 + i}`.padEnd(64, ".")),
+        })),
       );
     }
     const consumer = t.consumer({ groupId: "slow" });
@@ -163,7 +180,12 @@ describe("embedded log maintenance", () => {
     await t.admin().createTopics([{ name: "timed", segmentBytes: 600, retentionMs: 1000 }]);
     const producer = t.producer();
     const batch = (b: number, timestampMs: number): OutgoingRecord[] =>
-      Array.from({ length: 10 }, (_, i) => ({ topic: "timed", key: null, value: text(`r-${b}-${i}`), timestampMs }));
+      Array.from({ length: 10 }, (_, i) => ({
+        topic: "timed",
+        key: null,
+        value: text(`r-${b}-${i}`),
+        timestampMs,
+      }));
     for (let b = 0; b < 5; b++) await producer.send(batch(b, clock.nowMs() - 5000));
     for (let b = 5; b < 7; b++) await producer.send(batch(b, clock.nowMs()));
 
@@ -195,7 +217,8 @@ describe("embedded log maintenance", () => {
     for (;;) {
       const [p] = (await t.admin().describeTopics(["timer"]))[0]!.partitions;
       if (p!.lowOffset === 2) break;
-      if (performance.now() > deadline) throw new Error(`timer never ran maintenance (lowOffset ${p!.lowOffset})`);
+      if (performance.now() > deadline)
+        throw new Error(`timer never ran maintenance (lowOffset ${p!.lowOffset})`);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   });

@@ -5,9 +5,9 @@ import { seededRandom } from "../../streams/clock.js";
 import { KeyPartitioner, murmur2, partitionForKey, toPositive } from "../../streams/transport/partitioner.js";
 
 // kafkajs's own murmur2 (Long-based port of Kafka's Java Utils.murmur2), as the reference.
-const kafkajsMurmur2 = createRequire(import.meta.url)("kafkajs/src/producer/partitioners/default/murmur2.js") as (
-  key: Buffer | string,
-) => number;
+const kafkajsMurmur2 = createRequire(import.meta.url)(
+  "kafkajs/src/producer/partitioners/default/murmur2.js",
+) as (key: Buffer | string) => number;
 
 function metadata(n: number): PartitionMetadata[] {
   return Array.from({ length: n }, (_, partitionId) => ({

@@ -1,8 +1,8 @@
 import { appendFileSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EmbeddedTransport } from "../../streams/embedded/index.js";
 import { FramedFile } from "../../streams/embedded/framed-file.js";
+import { EmbeddedTransport } from "../../streams/embedded/index.js";
 import { encodeBatch } from "../../streams/embedded/record-codec.js";
 import { encodeJournalEntry } from "../../streams/embedded/transaction-journal.js";
 import { silentLogger } from "../../streams/logger.js";
@@ -12,7 +12,11 @@ import { tempDir } from "./helpers/temp-dir.js";
 
 const text = (s: string): Buffer => Buffer.from(s, "utf8");
 
-async function readAll(t: Transport, topic: string, groupId = `reader-${Math.random()}`): Promise<IncomingRecord[]> {
+async function readAll(
+  t: Transport,
+  topic: string,
+  groupId = `reader-${Math.random()}`,
+): Promise<IncomingRecord[]> {
   const c = t.consumer({ groupId });
   await c.subscribe([topic]);
   const [d] = await t.admin().describeTopics([topic]);
@@ -30,7 +34,8 @@ async function readAll(t: Transport, topic: string, groupId = `reader-${Math.ran
 describe("embedded log persistence", () => {
   let dir: string;
   let remove: () => Promise<void>;
-  const open = (logger = silentLogger()): EmbeddedTransport => new EmbeddedTransport({ dataDir: dir, logger });
+  const open = (logger = silentLogger()): EmbeddedTransport =>
+    new EmbeddedTransport({ dataDir: dir, logger });
 
   beforeEach(async () => {
     ({ dir, remove } = await tempDir("spikemesh-persist-"));
@@ -53,7 +58,8 @@ describe("embedded log persistence", () => {
     }));
     // Batches of 20, since a batch never straddles segments.
     const meta = [];
-    for (let i = 0; i < values.length; i += 20) meta.push(...(await t.producer().send(values.slice(i, i + 20))));
+    for (let i = 0; i < values.length; i += 20)
+      meta.push(...(await t.producer().send(values.slice(i, i + 20))));
     const c = t.consumer({ groupId: "g1" });
     await c.subscribe(["events"]);
     await c.poll({ maxRecords: 1 });
@@ -88,7 +94,9 @@ describe("embedded log persistence", () => {
     }
 
     // Appending continues at the high watermark, in the last segment.
-    const [next] = await t.producer().send([{ topic: "events", key: null, value: text("after"), partition: 1 }]);
+    const [next] = await t
+      .producer()
+      .send([{ topic: "events", key: null, value: text("after"), partition: 1 }]);
     expect(next?.offset).toBe(before[0]?.partitions[1]?.highOffset);
     await t.close();
   });
@@ -98,7 +106,9 @@ describe("embedded log persistence", () => {
     await t.admin().createTopics([{ name: "seek", segmentBytes: 8192 }]);
     const p = t.producer();
     for (let b = 0; b < 20; b++) {
-      await p.send(Array.from({ length: 50 }, (_, j) => ({ topic: "seek", key: null, value: text(String(b * 50 + j)) })));
+      await p.send(
+        Array.from({ length: 50 }, (_, j) => ({ topic: "seek", key: null, value: text(String(b * 50 + j)) })),
+      );
     }
     const c = t.consumer({ groupId: "g" });
     await c.subscribe(["seek"]);
@@ -155,14 +165,28 @@ describe("embedded log persistence", () => {
     t = open(logger);
     expect((await readAll(t, "a")).map((r) => r.value?.toString())).toEqual(["existing", "tx-a"]);
     expect((await readAll(t, "b")).map((r) => r.value?.toString())).toEqual(["tx-b"]);
-    expect(await t.admin().fetchCommittedOffsets("g", "src")).toEqual([{ topic: "src", partition: 0, offset: 42 }]);
+    expect(await t.admin().fetchCommittedOffsets("g", "src")).toEqual([
+      { topic: "src", partition: 0, offset: 42 },
+    ]);
     expect(lines.some((l) => l.level === WARN && /interrupted/.test(l.msg))).toBe(true);
     expect(statSync(join(dir, "transactions.log")).size).toBe(0);
     await t.close();
 
     // A torn entry (the crash hit the journal write itself): nothing of it is applied.
     const torn = FramedFile.open(join(dir, "transactions.log"), false, silentLogger()).file;
-    torn.append(encodeJournalEntry("tx-2", [{ topic: "b", partition: 0, batch: encodeBatch([{ key: null, value: text("x"), timestampMs: 1 }], 1) }], []));
+    torn.append(
+      encodeJournalEntry(
+        "tx-2",
+        [
+          {
+            topic: "b",
+            partition: 0,
+            batch: encodeBatch([{ key: null, value: text("x"), timestampMs: 1 }], 1),
+          },
+        ],
+        [],
+      ),
+    );
     torn.close();
     const size = statSync(join(dir, "transactions.log")).size;
     truncateSync(join(dir, "transactions.log"), size - 3);

@@ -78,7 +78,13 @@ describe("layering", () => {
       for (const next of graph.get(file) ?? []) {
         if (!graph.has(next)) continue;
         if (state.get(next) === "visiting") {
-          cycles.push(stack.slice(stack.indexOf(next)).concat(next).map((f) => relative(ROOT, f)).join(" -> "));
+          cycles.push(
+            stack
+              .slice(stack.indexOf(next))
+              .concat(next)
+              .map((f) => relative(ROOT, f))
+              .join(" -> "),
+          );
         } else if (!state.has(next)) visit(next);
       }
       stack.pop();

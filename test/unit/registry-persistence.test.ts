@@ -1,9 +1,14 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
+import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { avroSchemas } from "../../schemas/index.js";
+
+function avro(schema: object): { type: SchemaType.AVRO; schema: string } {
+  return { type: SchemaType.AVRO, schema: JSON.stringify(schema) };
+}
+
 import { REGISTRY_FILE, SchemaRegistryServer } from "../../streams/serde/index.js";
 
 let dataDir: string;
@@ -28,9 +33,13 @@ afterEach(async () => {
 describe("embedded schema registry persistence", () => {
   it("keeps subjects, versions, ids and levels across a restart", async () => {
     const first = await startRegistry();
-    const telemetry = await first.client.register(avroSchemas.TelemetryEvent, { subject: "telemetry.raw-value" });
-    const logs = await first.client.register(avroSchemas.LogEvent, { subject: "logs.raw-value" });
-    const shared = await first.client.register(avroSchemas.TelemetryEvent, { subject: "telemetry.copy-value" });
+    const telemetry = await first.client.register(avro(avroSchemas.TelemetryEvent), {
+      subject: "telemetry.raw-value",
+    });
+    const logs = await first.client.register(avro(avroSchemas.LogEvent), { subject: "logs.raw-value" });
+    const shared = await first.client.register(avro(avroSchemas.TelemetryEvent), {
+      subject: "telemetry.copy-value",
+    });
     expect(shared.id).toBe(telemetry.id);
     const put = await fetch(`${first.server.url}/config`, {
       method: "PUT",
@@ -49,15 +58,15 @@ describe("embedded schema registry persistence", () => {
     const second = await startRegistry();
     expect(await second.client.getLatestSchemaId("telemetry.raw-value")).toBe(telemetry.id);
     expect(await second.client.getLatestSchemaId("logs.raw-value")).toBe(logs.id);
-    expect(await second.client.getRegistryIdBySchema("telemetry.copy-value", avroSchemas.TelemetryEvent)).toBe(
-      telemetry.id,
-    );
+    expect(
+      await second.client.getRegistryIdBySchema("telemetry.copy-value", avro(avroSchemas.TelemetryEvent)),
+    ).toBe(telemetry.id);
     expect(await second.client.decode(bytes)).toMatchObject({ source: "host-1", value: 0.5 });
     const level = await fetch(`${second.server.url}/config`).then((r) => r.json());
     expect(level).toEqual({ compatibilityLevel: "FULL" });
 
     // New schemas continue the id sequence rather than reusing ids.
-    const next = await second.client.register(avroSchemas.Feedback, { subject: "feedback-value" });
+    const next = await second.client.register(avro(avroSchemas.Feedback), { subject: "feedback-value" });
     expect(next.id).toBeGreaterThan(Math.max(telemetry.id, logs.id));
   });
 
@@ -65,7 +74,7 @@ describe("embedded schema registry persistence", () => {
     const { client } = await startRegistry();
     await Promise.all(
       (["ControlAction", "Feedback", "RouteWeight", "SpikeRecord"] as const).map((name) =>
-        client.register(avroSchemas[name], { subject: `${name}-value` }),
+        client.register(avro(avroSchemas[name]), { subject: `${name}-value` }),
       ),
     );
     expect(await readdir(dataDir)).toEqual([REGISTRY_FILE]);

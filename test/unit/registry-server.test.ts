@@ -70,7 +70,9 @@ describe("embedded schema registry over HTTP", () => {
     expect((await api("GET", "/subjects/basic-value/versions/1")).body).toEqual(lookup.body);
     expect((await api("GET", "/subjects/basic-value/versions")).body).toEqual([1]);
     expect((await api("GET", `/schemas/ids/${id}`)).body).toEqual({ schema });
-    expect((await api("GET", `/schemas/ids/${id}/versions`)).body).toEqual([{ subject: "basic-value", version: 1 }]);
+    expect((await api("GET", `/schemas/ids/${id}/versions`)).body).toEqual([
+      { subject: "basic-value", version: 1 },
+    ]);
     expect((await api("GET", "/subjects/basic-value/versions/1/schema")).body).toEqual(JSON.parse(schema));
     expect((await api("GET", "/subjects")).body).toContain("basic-value");
     expect((await api("GET", "/schemas/types")).body).toEqual(["AVRO"]);
@@ -86,7 +88,10 @@ describe("embedded schema registry over HTTP", () => {
     expect((await api("GET", "/subjects/shared-a/versions")).body).toEqual([1]);
     const other = (await api("POST", "/subjects/shared-b/versions", { schema, schemaType: "AVRO" })).body;
     expect(other).toEqual(first);
-    expect((await api("GET", "/subjects/shared-b/versions/latest")).body).toMatchObject({ id: first.id, version: 1 });
+    expect((await api("GET", "/subjects/shared-b/versions/latest")).body).toMatchObject({
+      id: first.id,
+      version: 1,
+    });
   });
 
   it("answers 404 with Confluent error codes", async () => {
@@ -103,29 +108,43 @@ describe("embedded schema registry over HTTP", () => {
       status: 404,
       body: { error_code: 40403 },
     });
-    expect(await api("GET", "/subjects/known/versions/7")).toMatchObject({ status: 404, body: { error_code: 40402 } });
-    expect(await api("GET", "/schemas/ids/999999")).toMatchObject({ status: 404, body: { error_code: 40403 } });
+    expect(await api("GET", "/subjects/known/versions/7")).toMatchObject({
+      status: 404,
+      body: { error_code: 40402 },
+    });
+    expect(await api("GET", "/schemas/ids/999999")).toMatchObject({
+      status: 404,
+      body: { error_code: 40403 },
+    });
     expect(await api("GET", "/schemas/ids/abc")).toMatchObject({ status: 404, body: { error_code: 40403 } });
     expect(await api("GET", "/no/such/route")).toMatchObject({ status: 404, body: { error_code: 404 } });
     expect(await api("PATCH", "/subjects")).toMatchObject({ status: 405, body: { error_code: 405 } });
   });
 
   it("rejects invalid schemas, versions and bodies with 422/400/413", async () => {
-    const invalid = await api("POST", "/subjects/bad-value/versions", { schema: '{"type":"record","name":"X"}' });
+    const invalid = await api("POST", "/subjects/bad-value/versions", {
+      schema: '{"type":"record","name":"X"}',
+    });
     expect(invalid).toMatchObject({ status: 422, body: { error_code: 42201 } });
     expect((invalid.body as { message: string }).message).toMatch(/Invalid schema/);
     expect(await api("POST", "/subjects/bad-value/versions", { schema: "{not json" })).toMatchObject({
       status: 422,
       body: { error_code: 42201 },
     });
-    const proto = await api("POST", "/subjects/bad-value/versions", { schema: "syntax = 'proto3';", schemaType: "PROTOBUF" });
+    const proto = await api("POST", "/subjects/bad-value/versions", {
+      schema: "syntax = 'proto3';",
+      schemaType: "PROTOBUF",
+    });
     expect(proto).toMatchObject({ status: 422, body: { error_code: 42201 } });
     expect((proto.body as { message: string }).message).toMatch(/only AVRO/);
     expect(await api("POST", "/subjects/bad-value/versions", { nothing: 1 })).toMatchObject({
       status: 422,
       body: { error_code: 42201 },
     });
-    expect(await api("GET", "/subjects/known/versions/zero")).toMatchObject({ status: 422, body: { error_code: 42202 } });
+    expect(await api("GET", "/subjects/known/versions/zero")).toMatchObject({
+      status: 422,
+      body: { error_code: 42202 },
+    });
     const badJson = await api("POST", "/subjects/bad-value/versions", "{ nope");
     expect(badJson).toMatchObject({ status: 400, body: { error_code: 400 } });
     expect((badJson.body as { message: string }).message).toMatch(/not valid JSON/);
@@ -145,7 +164,9 @@ describe("embedded schema registry over HTTP", () => {
     expect((refused.body as { message: string }).message).toMatch(/owner/);
     expect((await api("GET", "/subjects/evolving/versions")).body).toEqual([1, 2]);
 
-    const check = await api("POST", "/compatibility/subjects/evolving/versions/latest?verbose=true", { schema: v3 });
+    const check = await api("POST", "/compatibility/subjects/evolving/versions/latest?verbose=true", {
+      schema: v3,
+    });
     expect(check.body).toMatchObject({ is_compatible: false });
     expect((check.body as { messages: string[] }).messages.join()).toMatch(/owner/);
     expect((await api("POST", "/compatibility/subjects/evolving/versions/1", { schema: v2 })).body).toEqual({
@@ -160,7 +181,9 @@ describe("embedded schema registry over HTTP", () => {
     expect((await api("GET", "/config")).body).toEqual({ compatibilityLevel: "BACKWARD" });
     // Confluent answers 40408 for a subject without its own level; the client relies on that 404.
     expect(await api("GET", "/config/levels")).toMatchObject({ status: 404, body: { error_code: 40408 } });
-    expect((await api("GET", "/config/levels?defaultToGlobal=true")).body).toEqual({ compatibilityLevel: "BACKWARD" });
+    expect((await api("GET", "/config/levels?defaultToGlobal=true")).body).toEqual({
+      compatibilityLevel: "BACKWARD",
+    });
     expect((await api("PUT", "/config/levels", { compatibility: "FORWARD" })).body).toEqual({
       compatibility: "FORWARD",
     });
@@ -194,9 +217,11 @@ describe("embedded schema registry over HTTP", () => {
     await api("POST", "/subjects/transitive/versions", { schema: recordSchema("Trans", [withDefault("x")]) });
     // Dropping the default of x is fine against version 2 (which writes x) but not against version 1.
     const v3 = recordSchema("Trans", [required("x")]);
-    expect((await api("POST", "/compatibility/subjects/transitive/versions/2", { schema: v3 })).body).toEqual({
-      is_compatible: true,
-    });
+    expect((await api("POST", "/compatibility/subjects/transitive/versions/2", { schema: v3 })).body).toEqual(
+      {
+        is_compatible: true,
+      },
+    );
     expect((await api("POST", "/subjects/transitive/versions", { schema: v3 })).status).toBe(409);
   });
 
@@ -245,10 +270,13 @@ describe("embedded schema registry over HTTP", () => {
   it("keeps answering after a client sends a raw malformed request", async () => {
     const { port } = new URL(url);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path: "/subjects/x/versions" }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = httpRequest(
+        { host: "127.0.0.1", port, method: "POST", path: "/subjects/x/versions" },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       req.end();
     });

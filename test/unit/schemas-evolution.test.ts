@@ -20,7 +20,13 @@ const v3: AvroRecordSchema = {
   fields: [...v2.fields, { name: "owner", type: "string", doc: "Team owning the metric." }],
 };
 
-const sample: TelemetryEvent = { ts: 1_700_000_000_000, source: "host-1", metric: "disk.latency", value: 4.5, tags: {} };
+const sample: TelemetryEvent = {
+  ts: 1_700_000_000_000,
+  source: "host-1",
+  metric: "disk.latency",
+  value: 4.5,
+  tags: {},
+};
 const typeOf = (schema: AvroRecordSchema) => avro.Type.forSchema(schema as unknown as avro.Schema);
 
 describe("TelemetryEvent evolution through avsc resolvers", () => {
@@ -34,7 +40,10 @@ describe("TelemetryEvent evolution through avsc resolvers", () => {
   it("a v1 reader reads v2 data and ignores the new field", () => {
     const reader = typeOf(v1);
     const writer = typeOf(v2);
-    const decoded = reader.fromBuffer(writer.toBuffer({ ...sample, unit: "ms" }), reader.createResolver(writer));
+    const decoded = reader.fromBuffer(
+      writer.toBuffer({ ...sample, unit: "ms" }),
+      reader.createResolver(writer),
+    );
     expect(decoded).toEqual(sample);
   });
 

@@ -18,7 +18,9 @@ describe("schemas/generated.ts", () => {
   });
 
   it("embeds every .avsc exactly", () => {
-    expect(Object.keys(avroSchemas).sort()).toEqual(sources.map((s) => s.fileName.replace(".avsc", "")).sort());
+    expect(Object.keys(avroSchemas).sort()).toEqual(
+      sources.map((s) => s.fileName.replace(".avsc", "")).sort(),
+    );
     for (const { fileName, text } of sources) {
       const name = fileName.replace(".avsc", "") as keyof typeof avroSchemas;
       expect(avroSchemas[name], fileName).toEqual(JSON.parse(text));
@@ -41,7 +43,10 @@ describe("schemas/generated.ts", () => {
       for (const field of schema.fields) {
         expect(field.doc, `${schema.name}.${field.name}`).toBeTruthy();
         if (["ts", "timestamp", "deadline"].includes(field.name)) {
-          expect(field.type, `${schema.name}.${field.name}`).toEqual({ type: "long", logicalType: "timestamp-millis" });
+          expect(field.type, `${schema.name}.${field.name}`).toEqual({
+            type: "long",
+            logicalType: "timestamp-millis",
+          });
         }
       }
     }
@@ -72,7 +77,9 @@ describe("schemas/generated.ts", () => {
 
   it("fails generation on conflicting inline copies and misnamed files", () => {
     const changed = sources.map((s) =>
-      s.fileName === "ReasoningRequest.avsc" ? { ...s, text: s.text.replace('"CONTROL_FEEDBACK"', '"OTHER"') } : s,
+      s.fileName === "ReasoningRequest.avsc"
+        ? { ...s, text: s.text.replace('"CONTROL_FEEDBACK"', '"OTHER"') }
+        : s,
     );
     expect(() => generateSchemaModule(changed)).toThrow(/SpikeType differs/);
     const misnamed = [{ fileName: "Wrong.avsc", text: sources[0]!.text }];

@@ -28,7 +28,13 @@ const spike: SpikeRecord = {
   traceId: "trace-1",
 };
 
-const telemetry: TelemetryEvent = { ts, source: "host-1", metric: "cpu.util", value: 0.93, tags: { region: "eu" } };
+const telemetry: TelemetryEvent = {
+  ts,
+  source: "host-1",
+  metric: "cpu.util",
+  value: 0.93,
+  tags: { region: "eu" },
+};
 const log: LogEvent = { ts, source: "api", level: "ERROR", message: "disk full", fields: { path: "/var" } };
 const mediaInline: MediaEvent = {
   ts,
@@ -108,7 +114,9 @@ const samples: { [N in keyof RecordValues]: RecordValues[N][] } = {
 describe("generated interfaces match their Avro schemas", () => {
   for (const [name, values] of Object.entries(samples)) {
     it(`${name} samples are valid and round-trip`, () => {
-      const type = avro.Type.forSchema(recordTypes[name as keyof RecordValues].schema as unknown as avro.Schema);
+      const type = avro.Type.forSchema(
+        recordTypes[name as keyof RecordValues].schema as unknown as avro.Schema,
+      );
       for (const value of values) {
         const problems: string[] = [];
         const valid = type.isValid(value, { errorHook: (path) => problems.push(path.join(".")) });

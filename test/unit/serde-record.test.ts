@@ -2,9 +2,19 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ReasoningRequest, recordTypes, type SpikeRecord, type TelemetryEvent } from "../../schemas/index.js";
+import {
+  type ReasoningRequest,
+  recordTypes,
+  type SpikeRecord,
+  type TelemetryEvent,
+} from "../../schemas/index.js";
 import { isSpikemeshError } from "../../streams/errors.js";
-import { RegistrySerde, SchemaRegistryServer, valueSubject, WIRE_HEADER_BYTES } from "../../streams/serde/index.js";
+import {
+  RegistrySerde,
+  SchemaRegistryServer,
+  valueSubject,
+  WIRE_HEADER_BYTES,
+} from "../../streams/serde/index.js";
 
 let dataDir: string;
 let server: SchemaRegistryServer;
@@ -84,7 +94,14 @@ describe("RegistrySerde", () => {
 
     const media = valueSubject("media.raw");
     await serde.register(media, recordTypes.MediaEvent);
-    const item = { ts: 1, source: "cam", kind: "IMAGE", contentType: "image/png", data: Buffer.from([1, 2]), uri: null };
+    const item = {
+      ts: 1,
+      source: "cam",
+      kind: "IMAGE",
+      contentType: "image/png",
+      data: Buffer.from([1, 2]),
+      uri: null,
+    };
     expect(await serde.decode(await serde.encode(media, item))).toEqual(item);
   });
 
@@ -150,13 +167,18 @@ describe("RegistrySerde", () => {
     });
 
     it("truncated or corrupt body", async () => {
-      const err = await expectDecodeError(good.subarray(0, good.length - 3), /does not decode with schema id/);
+      const err = await expectDecodeError(
+        good.subarray(0, good.length - 3),
+        /does not decode with schema id/,
+      );
       expect(err.cause).toBeInstanceOf(Error);
       await expectDecodeError(Buffer.concat([good, Buffer.from([1, 2])]), /trailing data/);
     });
 
     it("a reader schema that cannot read the writer's", async () => {
-      const err = await serde.decode(good, { readerSchema: recordTypes.LogEvent.schema }).catch((e: unknown) => e);
+      const err = await serde
+        .decode(good, { readerSchema: recordTypes.LogEvent.schema })
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: "DECODE_FAILED" });
       expect((err as Error).message).toMatch(/cannot be read as spikemesh.LogEvent/);
     });

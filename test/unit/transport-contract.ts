@@ -71,7 +71,11 @@ export function transportContract(
 
     async function collect(consumer: Consumer, n: number): Promise<IncomingRecord[]> {
       const out: IncomingRecord[] = [];
-      await pollUntil([consumer], () => out.length >= n, (_c, records) => out.push(...records));
+      await pollUntil(
+        [consumer],
+        () => out.length >= n,
+        (_c, records) => out.push(...records),
+      );
       return out;
     }
 
@@ -101,7 +105,9 @@ export function transportContract(
         [1, 0, 0],
         [2, 0, 0],
       ]);
-      await expect(admin.describeTopics([unique("missing")])).rejects.toMatchObject({ code: "TOPIC_UNKNOWN" });
+      await expect(admin.describeTopics([unique("missing")])).rejects.toMatchObject({
+        code: "TOPIC_UNKNOWN",
+      });
       await admin.deleteTopics([topic]);
       expect(await admin.listTopics()).not.toContain(topic);
     });
@@ -115,7 +121,13 @@ export function transportContract(
         const batch = Array.from({ length: 70 }, (_, j) => {
           const i = s * 70 + j;
           sent.push({ key: `k${i % 7}`, value: String(i) });
-          return { topic, key: text(`k${i % 7}`), value: text(String(i)), headers: { n: String(i) }, timestampMs: 1000 + i };
+          return {
+            topic,
+            key: text(`k${i % 7}`),
+            value: text(String(i)),
+            headers: { n: String(i) },
+            timestampMs: 1000 + i,
+          };
         });
         for (const m of await producer.send(batch)) {
           expect(m.topic).toBe(topic);
@@ -152,7 +164,9 @@ export function transportContract(
       });
       const [explicit] = await producer.send([{ topic, key: text("source-0"), value: null, partition: 3 }]);
       expect(explicit?.partition).toBe(3);
-      const nullKeyed = await producer.send(Array.from({ length: 12 }, () => ({ topic, key: null, value: text("x") })));
+      const nullKeyed = await producer.send(
+        Array.from({ length: 12 }, () => ({ topic, key: null, value: text("x") })),
+      );
       expect(new Set(nullKeyed.map((m) => m.partition)).size).toBe(4);
     });
 
@@ -190,7 +204,14 @@ export function transportContract(
       expect(assigned2.length).toBeGreaterThan(0);
 
       const producer = t.producer();
-      await producer.send(Array.from({ length: 40 }, (_, i) => ({ topic, key: null, value: text(String(i)), partition: i % 4 })));
+      await producer.send(
+        Array.from({ length: 40 }, (_, i) => ({
+          topic,
+          key: null,
+          value: text(String(i)),
+          partition: i % 4,
+        })),
+      );
       const seen = new Map<Consumer, IncomingRecord[]>([
         [c1, []],
         [c2, []],
@@ -204,7 +225,9 @@ export function transportContract(
         const mine = new Set(c.assignment().map(tpKey));
         for (const r of seen.get(c)!) expect(mine.has(tpKey(r))).toBe(true);
       }
-      expect(new Set([...seen.get(c1)!, ...seen.get(c2)!].map((r) => `${r.partition}@${r.offset}`)).size).toBe(40);
+      expect(
+        new Set([...seen.get(c1)!, ...seen.get(c2)!].map((r) => `${r.partition}@${r.offset}`)).size,
+      ).toBe(40);
 
       await c2.close();
       await pollUntil([c1], () => c1.assignment().length === 4);
@@ -213,12 +236,16 @@ export function transportContract(
     it("a new member of the group resumes after the committed offset", async () => {
       const topic = await createTopic("commit", 1);
       const groupId = unique("g");
-      await t.producer().send(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: text(String(i)) })));
+      await t
+        .producer()
+        .send(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: text(String(i)) })));
       const c1 = await subscribed(topic, groupId);
       expect((await collect(c1, 10)).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       await c1.commit([{ topic, partition: 0, offset: 6 }]);
       await c1.close();
-      expect(await t.admin().fetchCommittedOffsets(groupId, topic)).toEqual([{ topic, partition: 0, offset: 6 }]);
+      expect(await t.admin().fetchCommittedOffsets(groupId, topic)).toEqual([
+        { topic, partition: 0, offset: 6 },
+      ]);
       expect(await t.admin().listGroups()).toContain(groupId);
       const c2 = await subscribed(topic, groupId);
       expect((await collect(c2, 4)).map((r) => r.offset)).toEqual([6, 7, 8, 9]);
@@ -226,7 +253,9 @@ export function transportContract(
 
     it("seek moves where the next poll reads", async () => {
       const topic = await createTopic("seek", 1);
-      await t.producer().send(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: text(String(i)) })));
+      await t
+        .producer()
+        .send(Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: text(String(i)) })));
       const c = await subscribed(topic);
       await collect(c, 10);
       c.seek({ topic, partition: 0, offset: 3 });
@@ -238,9 +267,16 @@ export function transportContract(
       const c = await subscribed(topic);
       await pollUntil([c], () => c.assignment().length === 2);
       c.pause([{ topic, partition: 0 }]);
-      await t.producer().send(
-        Array.from({ length: 10 }, (_, i) => ({ topic, key: null, value: text(String(i)), partition: i % 2 })),
-      );
+      await t
+        .producer()
+        .send(
+          Array.from({ length: 10 }, (_, i) => ({
+            topic,
+            key: null,
+            value: text(String(i)),
+            partition: i % 2,
+          })),
+        );
       const first = await collect(c, 5);
       expect(first.every((r) => r.partition === 1)).toBe(true);
       expect(await c.poll({ maxWaitMs: 200 })).toEqual([]);

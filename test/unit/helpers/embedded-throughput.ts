@@ -28,7 +28,11 @@ async function main(): Promise<void> {
       for (let i = 0; i < batchSize; i++) {
         const value = Buffer.alloc(valueBytes);
         for (let j = 0; j < valueBytes; j++) value[j] = Math.floor(random.next() * 256);
-        batch.push({ topic: "bench", key: Buffer.from(`source-${(b * batchSize + i) % 5000}`.padEnd(16)), value });
+        batch.push({
+          topic: "bench",
+          key: Buffer.from(`source-${(b * batchSize + i) % 5000}`.padEnd(16)),
+          value,
+        });
       }
       batches.push(batch);
     }
