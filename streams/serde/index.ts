@@ -7,6 +7,7 @@ export {
   WIRE_HEADER_BYTES,
 } from "./record-serde.js";
 export { RegistryApiError } from "./registry-api-error.js";
+export { RegistryCodec, type RegistryCodecOptions } from "./registry-codec.js";
 export {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,

@@ -1,0 +1,54 @@
+import type { RecordType } from "../../schemas/index.js";
+import { DecodeError, SpikemeshError } from "../errors.js";
+import type { RecordCodec } from "../topology/codec.js";
+import type { RegistrySerde } from "./record-serde.js";
+import { valueSubject } from "./subject-name.js";
+
+export interface RegistryCodecOptions {
+  /** Encoded records larger than this fail with RECORD_TOO_LARGE (the runner dead-letters them). */
+  maxRecordBytes?: number;
+}
+
+/**
+ * The runtime's RecordCodec: values travel in the Confluent wire format under the subject
+ * `<topic>-value` (TopicNameStrategy), their schema registered on first use. Decoding reads the
+ * writer's schema into the expected record type, so an older or newer writer with compatible
+ * changes still decodes, and a record of another type is a DecodeError rather than a wrong value.
+ */
+export class RegistryCodec implements RecordCodec {
+  private readonly maxRecordBytes: number;
+
+  constructor(
+    private readonly serde: RegistrySerde,
+    options: RegistryCodecOptions = {},
+  ) {
+    this.maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+  }
+
+  async encode(topic: string, type: RecordType<unknown>, value: unknown): Promise<Buffer> {
+    const subject = valueSubject(topic);
+    await this.serde.register(subject, type);
+    const bytes = await this.serde.encode(subject, value);
+    if (bytes.length > this.maxRecordBytes) {
+      throw new SpikemeshError(
+        "RECORD_TOO_LARGE",
+        `${type.name} for ${topic} encodes to ${bytes.length} bytes, over maxRecordBytes ${this.maxRecordBytes}`,
+      );
+    }
+    return bytes;
+  }
+
+  async decode(topic: string, type: RecordType<unknown>, bytes: Buffer): Promise<unknown> {
+    if (bytes.length > this.maxRecordBytes) {
+      throw new DecodeError(
+        `record on ${topic} is ${bytes.length} bytes, over maxRecordBytes ${this.maxRecordBytes}`,
+      );
+    }
+    return this.serde.decode(bytes, { readerSchema: type.schema });
+  }
+
+  /** Decodes with the writer's own schema, whatever record it is (for `consume` and `inspect`). */
+  decodeAny(bytes: Buffer): Promise<unknown> {
+    return this.serde.decode(bytes);
+  }
+}
