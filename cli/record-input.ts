@@ -12,7 +12,11 @@ export function coerceRecord(type: RecordType<unknown>, raw: Record<string, unkn
   const fields = type.schema.fields;
   const out: Record<string, unknown> = {};
   for (const field of fields) {
-    if (!(field.name in raw)) continue;
+    if (!(field.name in raw)) {
+      // Avro defaults fill omitted fields (copied: a shared default object must not be mutated later).
+      if (field.default !== undefined) out[field.name] = structuredClone(field.default);
+      continue;
+    }
     const coerced = coerceValue(field.type, raw[field.name]);
     if (!coerced.ok) return { ok: false, reason: `field "${field.name}": ${coerced.reason}` };
     out[field.name] = coerced.value;

@@ -101,6 +101,11 @@ export class TelemetryGenerator {
     if (batch.length > 0) yield batch;
   }
 
+  /** One sample of every series at event time `t` (live mode; incidents apply only inside their windows). */
+  samplesAt(t: number): TelemetryEvent[] {
+    return this.series.map((s) => this.sample(s, t));
+  }
+
   private sample(s: Series, t: number): TelemetryEvent {
     const phase = (2 * Math.PI * (t % DAY_MS)) / DAY_MS;
     let value = s.base + s.amplitude * Math.sin(phase) + s.noise * this.gaussian();

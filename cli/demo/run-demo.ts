@@ -1,0 +1,172 @@
+import { recordTypes, type TelemetryEvent } from "../../schemas/index.js";
+import { type Clock, type Logger, systemClock, TopologyRunner } from "../../streams/index.js";
+import type { OutgoingRecord } from "../../streams/transport/transport.js";
+import type { SpikemeshConfig } from "../config.js";
+import { MESH_TOPICS, meshTopology } from "../mesh-topology.js";
+import type { Runtime } from "../runtime.js";
+import { waitForDrain } from "./drain.js";
+import { countRecords, type DemoSummary, summarize } from "./summary.js";
+import { TelemetryGenerator } from "./telemetry-generator.js";
+
+export interface DemoOptions {
+  /** Simulated history replayed at full speed. Default 6 h. */
+  durationMs: number;
+  /** Sample spacing per series. Default 10 s. */
+  stepMs: number;
+  hosts: number;
+  seed: number;
+  /** After the history, keep producing live samples (one step per `stepMs` of wall time) until aborted. */
+  keepRunning: boolean;
+  /** Aborting ends the run (Ctrl-C): produced records are drained, then the summary is taken. */
+  signal: AbortSignal;
+  /** Called about every 250 ms with counts read from the topics. */
+  onProgress?: (progress: DemoProgress) => void;
+  clock?: Clock;
+}
+
+export interface DemoProgress {
+  phase: "replaying history" | "draining" | "live";
+  produced: number;
+  total: number;
+  spikes: number;
+  escalations: number;
+  results: number;
+}
+
+export interface DemoRun {
+  summary: DemoSummary;
+  wallMs: number;
+}
+
+/**
+ * The demo: a generator writes host telemetry with labelled incidents to `telemetry.raw`, the mesh
+ * topology runs on the given runtime, and the summary is read back from the topics once every node
+ * has committed everything. The history is stamped to end now, so request deadlines (event time +
+ * `deadlineMs`) mean the same thing in the replay as live; the router's deadline is stretched to
+ * cover the replayed span, which is processed in seconds.
+ */
+export async function runDemo(
+  runtime: Runtime,
+  config: SpikemeshConfig,
+  log: Logger,
+  options: DemoOptions,
+): Promise<DemoRun> {
+  const clock = options.clock ?? systemClock;
+  const started = clock.nowMs();
+  const generator = new TelemetryGenerator({
+    startMs: started - options.durationMs,
+    durationMs: options.durationMs,
+    stepMs: options.stepMs,
+    hosts: options.hosts,
+    seed: options.seed,
+  });
+  const topology = meshTopology({
+    appId: config.appId,
+    partitions: config.runner.partitions,
+    options: {
+      router: { windowMs: 60_000, idleFlushMs: 1_000, deadlineMs: options.durationMs + 10 * 60_000 },
+    },
+  });
+  const runner = new TopologyRunner(topology, {
+    transport: runtime.transport,
+    codec: runtime.codec,
+    logger: log,
+    clock,
+    seed: config.runner.seed,
+    guarantee: config.runner.guarantee,
+    maxBatchRecords: config.runner.maxBatchRecords,
+    maxQueuedRecords: config.runner.maxQueuedRecords,
+    maxRetries: config.runner.maxRetries,
+  });
+  await runner.start();
+  const crashed = runner.crashed;
+  let produced = 0;
+  let phase: DemoProgress["phase"] = "replaying history";
+  const progress = startProgress(runtime, () => ({ phase, produced, total: generator.totalEvents }), options);
+  try {
+    const producer = runtime.transport.producer({ idempotent: true });
+    try {
+      const send = async (events: TelemetryEvent[]) => {
+        const records: OutgoingRecord[] = [];
+        for (const e of events) {
+          const value = await runtime.codec.encode(MESH_TOPICS.telemetry, recordTypes.TelemetryEvent, e);
+          records.push({
+            topic: MESH_TOPICS.telemetry,
+            key: Buffer.from(e.source),
+            value,
+            timestampMs: e.ts,
+          });
+        }
+        await Promise.race([producer.send(records), crashed]);
+        produced += events.length;
+      };
+      for (const batch of generator.batches(1_000)) {
+        if (options.signal.aborted) break;
+        await send(batch);
+      }
+      if (options.keepRunning) {
+        phase = "live";
+        for (let t = generator.endMs; !options.signal.aborted; t += options.stepMs) {
+          await abortableDelay(Math.max(0, t - clock.nowMs()), options.signal);
+          if (!options.signal.aborted) await send(generator.samplesAt(t));
+        }
+      }
+    } finally {
+      await producer.close();
+    }
+    phase = "draining";
+    await Promise.race([waitForDrain(runtime.transport, topology), crashed]);
+  } finally {
+    progress.stop();
+    await runner.stop();
+  }
+  log.debug("demo drained; reading the summary back from the topics");
+  const summary = await summarize(runtime.transport, runtime.codec, generator.incidents);
+  return { summary, wallMs: clock.nowMs() - started };
+}
+
+function startProgress(
+  runtime: Runtime,
+  state: () => Pick<DemoProgress, "phase" | "produced" | "total">,
+  options: DemoOptions,
+): { stop(): void } {
+  const report = options.onProgress;
+  if (!report) return { stop() {} };
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const t = MESH_TOPICS;
+      const [spikes, rules, phi2, deepseek, results] = await Promise.all(
+        [t.spikes, t.rules, t.phi2, t.deepseek, t.results].map((topic) =>
+          countRecords(runtime.transport, topic),
+        ),
+      );
+      report({ ...state(), spikes: spikes!, escalations: rules! + phi2! + deepseek!, results: results! });
+    } catch {
+      // Progress is best effort: the transport may be closing.
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), 250);
+  return {
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
