@@ -13,6 +13,13 @@ export interface DecayingStatsState {
 export const MAX_ABS_SCORE = 1_000;
 
 /**
+ * Largest |sample| the statistics are built for. Beyond any physical telemetry, and small enough that
+ * squared differences (≤ 4e200) cannot overflow the running variance to Infinity, which would turn
+ * every later score of the key into NaN. Callers reject larger values before they get here.
+ */
+export const MAX_ABS_VALUE = 1e100;
+
+/**
  * Exponentially weighted mean and variance per slot on event time. Each sample enters with weight 1
  * and every weight decays by exp(-Δt/τ) as event time passes, so irregular spacing is handled
  * exactly and several samples at one timestamp all count. Updates use the weighted form of Welford's

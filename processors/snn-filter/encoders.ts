@@ -102,6 +102,12 @@ export class DeltaEncoder implements Encoder<number, DeltaEncoderState> {
     return slot;
   }
 
+  /** The slot's last value in arrival order, or undefined before its first. */
+  previousOf(slot: number): number | undefined {
+    const previous = this.previous[slot] ?? Number.NaN;
+    return Number.isNaN(previous) ? undefined : previous;
+  }
+
   encode(slot: number, tMs: number, value: number): Encoding {
     const previous = this.previous[slot] ?? Number.NaN;
     this.previous[slot] = value;

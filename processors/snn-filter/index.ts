@@ -1,4 +1,4 @@
-export { DecayingStats, type DecayingStatsState, MAX_ABS_SCORE } from "./decaying-stats.js";
+export { DecayingStats, type DecayingStatsState, MAX_ABS_SCORE, MAX_ABS_VALUE } from "./decaying-stats.js";
 export {
   DeltaEncoder,
   type DeltaEncoderState,
@@ -17,7 +17,13 @@ export {
 } from "./lif-population.js";
 export { type SnnFilterOptions, snnFilterOptions } from "./options.js";
 export { type RecentSummary, RecentWindow } from "./recent-window.js";
-export { ROUTER_RANK, SNN_STATE_STORE, type SnnFilterOutputs, snnFilter, traceIdOf } from "./snn-filter.js";
+export {
+  ROUTER_RANK,
+  SNN_STATE_STORE,
+  type SnnFilterOutputs,
+  snnFilterSpec,
+  traceIdOf,
+} from "./snn-filter.js";
 export { type InvalidReason, type SnnMetrics, snnMetrics } from "./snn-metrics.js";
 export {
   type Detection,

@@ -8,6 +8,7 @@ import {
   type Rec,
   SpikemeshError,
 } from "../../streams/index.js";
+import { MAX_ABS_VALUE } from "./decaying-stats.js";
 import { keyStateSchema } from "./key-state.js";
 import { type SnnFilterOptions, snnFilterOptions } from "./options.js";
 import { type InvalidReason, type SnnMetrics, snnMetrics } from "./snn-metrics.js";
@@ -27,11 +28,15 @@ export const ROUTER_RANK = 0;
  * neuron fires; every other event ends here. Dynamics run on the samples' event time (`ts`), so a
  * replay of the same input gives byte-identical spikes.
  *
- * Bad input is dead-lettered as RECORD_INVALID (a non-retriable SpikemeshError), never dropped:
- * - a `value` that is NaN or ±Infinity;
- * - an empty `source` or `metric`;
- * - a `ts` more than `allowedLatenessMs` behind the newest `ts` of its key. A sample less late than
- *   that is applied with Δt = 0 at the key's newest time (no decay, no time reversal).
+ * Input rules (processors/snn-filter/README.md has the full list):
+ * - dead-lettered as RECORD_INVALID (a non-retriable SpikemeshError; the runner sends it to the DLQ
+ *   and goes on, never dropping it): a `value` that is NaN or ±Infinity, a |value| above
+ *   MAX_ABS_VALUE (1e100), an empty `source` or `metric`, a `ts` more than `allowedLatenessMs`
+ *   behind the newest `ts` of its key;
+ * - applied at the key's newest time with Δt = 0 (no decay, no time reversal): a sample that is late
+ *   by at most `allowedLatenessMs`, or that shares its key's newest `ts` with a different value;
+ * - ignored (counted in spikemesh_snn_duplicate_records_total): an exact repeat of the key's last
+ *   sample (same `ts` as the key's newest, same `value`), as a redelivery produces.
  *
  * State is checkpointed per key to the "snn-state" store every `checkpointEveryMs` of stream time
  * (keys that changed since the last checkpoint) and on close, and restored in init(), so a restarted
@@ -44,7 +49,7 @@ export const ROUTER_RANK = 0;
  * `{metric, value, role, z, dz, min, max, mean}` (z of the value, z of its change, and the recent
  * values' min/max/mean), numbers to 6 significant digits.
  */
-export const snnFilter: ProcessorSpec<TelemetryEvent, SnnFilterOutputs, SnnFilterOptions> = {
+export const snnFilterSpec: ProcessorSpec<TelemetryEvent, SnnFilterOutputs, SnnFilterOptions> = {
   name: "snn-filter",
   input: recordTypes.TelemetryEvent,
   outputs: { spikes: recordTypes.SpikeRecord },
@@ -90,6 +95,10 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterOutputs> {
     const { ts, source, metric, value } = rec.value;
     const key = `${source}/${metric}`;
     this.validate(rec.value, key, ctx);
+    if (this.network.isRepeat(key, ts, value)) {
+      metrics.duplicates.inc(this.labels);
+      return;
+    }
     const isNewKey = this.network.lastTimeOf(key) === undefined;
     const detection = this.network.observe(key, ts, value);
     this.dirty.add(key);
@@ -107,6 +116,8 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterOutputs> {
   close(): void {
     this.cancelCheckpoints?.();
     this.checkpoint();
+    // The partition may move to another instance: its key count is no longer this one's to report.
+    this.metrics?.keys.remove(this.labels);
   }
 
   private checkpoint(): void {
@@ -136,6 +147,14 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterOutputs> {
       throw this.invalid(
         "non_finite",
         `${where}: value of ${key} at ts ${event.ts} is ${event.value}; telemetry values must be finite numbers`,
+        { ...context, field: "value" },
+      );
+    }
+    if (Math.abs(event.value) > MAX_ABS_VALUE) {
+      throw this.invalid(
+        "out_of_range",
+        `${where}: value of ${key} at ts ${event.ts} is ${event.value}, beyond ±${MAX_ABS_VALUE}; ` +
+          "check the producer's units",
         { ...context, field: "value" },
       );
     }

@@ -2,7 +2,7 @@ import type { Counter, Gauge, Registry } from "prom-client";
 import { counter, gauge } from "../../streams/index.js";
 
 /** Why a record was rejected: a bounded label value. */
-export type InvalidReason = "non_finite" | "empty_field" | "late";
+export type InvalidReason = "non_finite" | "out_of_range" | "empty_field" | "late";
 
 /** The SNN filter's metric catalogue; labels are bounded (processor, partition, reason), never keys. */
 export interface SnnMetrics {
@@ -10,6 +10,7 @@ export interface SnnMetrics {
   spikes: Counter<"processor" | "partition">;
   keys: Gauge<"processor" | "partition">;
   invalid: Counter<"processor" | "partition" | "reason">;
+  duplicates: Counter<"processor" | "partition">;
 }
 
 export function snnMetrics(registry: Registry): SnnMetrics {
@@ -33,6 +34,11 @@ export function snnMetrics(registry: Registry): SnnMetrics {
       name: "spikemesh_snn_invalid_records_total",
       help: "Telemetry events the SNN filter dead-lettered, by reason",
       labelNames: ["processor", "partition", "reason"],
+    }),
+    duplicates: counter(registry, {
+      name: "spikemesh_snn_duplicate_records_total",
+      help: "Telemetry events the SNN filter ignored as exact repeats of their key's last sample",
+      labelNames: ["processor", "partition"],
     }),
   };
 }

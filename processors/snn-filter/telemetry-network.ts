@@ -93,6 +93,16 @@ export class TelemetryNetwork {
   }
 
   /**
+   * True when (`tMs`, `value`) repeats `key`'s last sample: same event time as the key's newest and
+   * the same value as the last one fed. A redelivered record, not new information.
+   */
+  isRepeat(key: string, tMs: number, value: number): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return false;
+    return this.population.lastTimeOf(slot) === tMs && this.change.previousOf(slot) === value;
+  }
+
+  /**
    * Feeds one finite value of `key` at event time `tMs`; returns a Detection when a neuron fires,
    * else null. A `tMs` earlier than the key's newest is applied at the newest time (Δt = 0).
    */
