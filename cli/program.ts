@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { registerConfig } from "./commands/config.js";
+import { registerConsume } from "./commands/consume.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerProduce } from "./commands/produce.js";
+import { registerTopics } from "./commands/topics.js";
+import { packageRoot } from "./package-root.js";
+
+/** The `spikemesh` command: global options here, one module per command under commands/. */
+export function buildProgram(): Command {
+  const { version } = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
+    version: string;
+  };
+  const program = new Command("spikemesh")
+    .description(
+      "Event-streaming dataflow: SNN filters watch your streams and wake model tiers only when something changes",
+    )
+    .version(version)
+    .showHelpAfterError()
+    .option("-c, --config <file>", "configuration file (default: ./spikemesh.yaml when present)")
+    .option("--data-dir <dir>", "embedded runtime data directory (default .spikemesh)")
+    .addOption(
+      new Option("--log-level <level>", "log level on stderr (default info)").choices([
+        "fatal",
+        "error",
+        "warn",
+        "info",
+        "debug",
+        "trace",
+        "silent",
+      ]),
+    )
+    .option(
+      "--registry <url>",
+      "an external Confluent-compatible schema registry instead of the embedded one",
+    )
+    .addHelpText(
+      "after",
+      "\nConfiguration: defaults < spikemesh.yaml (or --config) < SPIKEMESH_* environment (SPIKEMESH_RUNNER__GUARANTEE=...) < flags.\nRun `spikemesh config print` to see the result.",
+    );
+  registerDemo(program);
+  registerProduce(program);
+  registerConsume(program);
+  registerTopics(program);
+  registerConfig(program);
+  return program;
+}
