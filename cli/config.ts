@@ -46,6 +46,11 @@ export const configSchema = z
         partitions: 2,
         seed: 42,
       }),
+    /**
+     * Per-node option overrides of the topology, by node name (`snn-filter`, `router`, `tier-phi2`,
+     * ...); each is validated against that processor's options schema at start.
+     */
+    nodes: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Largest encoded record accepted on any topic. */
     maxRecordBytes: z
       .number()

@@ -5,6 +5,8 @@ import { registerConfig } from "./commands/config.js";
 import { registerConsume } from "./commands/consume.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerProduce } from "./commands/produce.js";
+import { registerRegistry } from "./commands/registry.js";
+import { registerRun } from "./commands/run.js";
 import { registerTopics } from "./commands/topics.js";
 import { packageRoot } from "./package-root.js";
 
@@ -41,9 +43,11 @@ export function buildProgram(): Command {
       "\nConfiguration: defaults < spikemesh.yaml (or --config) < SPIKEMESH_* environment (SPIKEMESH_RUNNER__GUARANTEE=...) < flags.\nRun `spikemesh config print` to see the result.",
     );
   registerDemo(program);
+  registerRun(program);
   registerProduce(program);
   registerConsume(program);
   registerTopics(program);
+  registerRegistry(program);
   registerConfig(program);
   return program;
 }

@@ -64,7 +64,13 @@ export async function runDemo(
     appId: config.appId,
     partitions: config.runner.partitions,
     options: {
-      router: { windowMs: 60_000, idleFlushMs: 1_000, deadlineMs: options.durationMs + 10 * 60_000 },
+      ...config.nodes,
+      router: {
+        windowMs: 60_000,
+        idleFlushMs: 1_000,
+        deadlineMs: options.durationMs + 10 * 60_000,
+        ...config.nodes.router,
+      },
     },
   });
   const runner = new TopologyRunner(topology, {
