@@ -85,11 +85,8 @@ export class NodeRunner {
       await reader.start();
       this.tables.push(reader);
     }
-    this.producer = transport.producer(
-      this.settings.exactlyOnce
-        ? { transactionalId: `${this.group}.tx`, idempotent: true }
-        : { idempotent: true },
-    );
+    // Exactly-once uses a transactional producer per partition instead (see createWorker).
+    if (!this.settings.exactlyOnce) this.producer = transport.producer({ idempotent: true });
     this.consumer = transport.consumer({ groupId: this.group, autoOffsetReset: "earliest" });
     await this.consumer.subscribe([this.node.input], {
       onRevoked: (partitions) => this.revoke(partitions),
@@ -107,7 +104,10 @@ export class NodeRunner {
     this.log.debug({ group: this.group, input: this.node.input }, "node started");
   }
 
-  /** Finishes queued records, closes tasks, commits, and closes the consumer and producer. */
+  /**
+   * Stops polling, finishes and commits each partition's batch in flight (queued records are left
+   * uncommitted for the next owner), closes tasks and their producers, then the consumer and producer.
+   */
   async stop(): Promise<void> {
     if (this.wallTimer) clearInterval(this.wallTimer);
     this.pollAbort.abort();
@@ -201,6 +201,16 @@ export class NodeRunner {
       stores,
       tables: new Map(this.tables.map((t) => [t.name, t.entries] as const)),
     });
+    // Exactly-once: a transactional producer per input partition, like Kafka Streams' per-task
+    // producers. A producer has one open transaction at a time, so partitions sharing one would
+    // collide, and a node-wide transactionalId would let a second instance of the node fence the
+    // first; per partition, the next owner fences only a zombie owner of the same partition.
+    const producer = this.settings.exactlyOnce
+      ? this.deps.transport.producer({
+          transactionalId: `${this.group}.tx.${tp.topic}.${tp.partition}`,
+          idempotent: true,
+        })
+      : this.producer!;
     const worker = new PartitionWorker({
       processor: this.name,
       groupId: this.group,
@@ -209,7 +219,7 @@ export class NodeRunner {
       task,
       outputs: this.node.outputs,
       changelogs,
-      producer: this.producer!,
+      producer,
       codec: this.deps.codec,
       commit: (offset) => this.consumer!.commit([{ ...tp, offset }]),
       metrics: this.deps.runnerMetrics,
@@ -247,12 +257,13 @@ export class NodeRunner {
       if (!pending) continue;
       const worker = await pending.catch(() => null);
       if (!worker) continue;
-      await worker.idle().catch((err: unknown) => this.fail(err));
       await worker.close().catch((err: unknown) => this.fail(err));
       this.workers.delete(key);
-      this.paused.delete(key);
+      // The consumer keeps its own pause set: a partition that comes back must not stay paused.
+      if (this.paused.delete(key)) this.consumer?.resume([tp]);
     }
     if (!final) this.deps.runnerMetrics.assigned.set({ processor: this.name }, this.workers.size);
+    this.deps.runnerMetrics.paused.set({ processor: this.name }, this.paused.size);
   }
 
   private fail(err: unknown): void {

@@ -27,6 +27,7 @@ export interface WorkerDeps {
   task: Task;
   outputs: Record<string, string>;
   changelogs: Map<string, string>;
+  /** Exactly-once: this partition's own transactional producer, closed by close(). */
   producer: Producer;
   codec: RecordCodec;
   commit(offset: number): Promise<void>;
@@ -50,6 +51,7 @@ export class PartitionWorker {
   private head = 0;
   private running: Promise<void> | null = null;
   private tickQueued = false;
+  private isClosing = false;
   private failure: unknown = null;
 
   constructor(private readonly deps: WorkerDeps) {}
@@ -63,12 +65,13 @@ export class PartitionWorker {
   }
 
   enqueue(recs: IncomingRecord[]): void {
+    if (this.isClosing) return;
     for (const rec of recs) this.queue.push({ kind: "record", rec });
     this.kick();
   }
 
   tick(nowMs: number): void {
-    if (this.tickQueued) return;
+    if (this.tickQueued || this.isClosing) return;
     this.tickQueued = true;
     this.queue.push({ kind: "tick", nowMs });
     this.kick();
@@ -80,12 +83,25 @@ export class PartitionWorker {
     if (this.failure) throw this.failure;
   }
 
-  /** Waits for the queue to drain, closes the task and publishes what close() forwarded and stored. */
+  /**
+   * Graceful stop (shutdown or revocation): finishes and commits the batch in flight, drops the
+   * records still queued (they are uncommitted, so whoever owns the partition next reads them
+   * again), closes the task, publishes what close() forwarded and stored, and closes a transactional
+   * producer. Rejects if the worker crashed.
+   */
   async close(): Promise<void> {
-    await this.idle();
-    const out = await this.encodeAll(await this.deps.task.close());
-    this.appendStoreChanges(out);
-    if (out.length > 0) await this.publish(out, -1);
+    this.isClosing = true;
+    this.queue = [];
+    this.head = 0;
+    try {
+      await this.idle();
+      const out = await this.encodeAll(await this.deps.task.close());
+      this.appendStoreChanges(out);
+      if (out.length > 0) await this.publish(out, -1);
+    } finally {
+      // Exactly-once workers own their transactional producer (see NodeRunner.createWorker).
+      if (this.deps.settings.exactlyOnce) await this.deps.producer.close();
+    }
   }
 
   private kick(): void {
@@ -151,7 +167,11 @@ export class PartitionWorker {
         metrics.processSeconds.observe({ processor }, (performance.now() - started) / 1000);
         return true;
       } catch (err) {
-        const action = classifyFailure(err);
+        let action = classifyFailure(err);
+        // The task's signal is aborted only after its last batch, so an abort here that is not ours
+        // is the processor's own cancellation (a deadline): transient, not a shutdown. Skipping the
+        // record would let the next batch commit past it.
+        if (action === "abort" && !this.deps.task.signal.aborted) action = "retry";
         if (action === "abort") return false;
         if (action === "crash") {
           this.deps.log.error({ err, offset: rec.offset }, "processing failed with an unexpected error");
