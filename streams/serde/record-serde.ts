@@ -55,6 +55,8 @@ export class RegistrySerde {
   private readonly client: SchemaRegistry;
   private readonly compatibility: COMPATIBILITY;
   private readonly registered = new Map<string, Promise<number>>();
+  /** The same promises keyed by schema object (schemas are treated as immutable once registered). */
+  private readonly registeredBySchema = new WeakMap<object, Map<string, Promise<number>>>();
   private readonly writerIds = new Map<string, number>();
   private readonly readers = new WeakMap<object, ReaderEntry>();
 
@@ -72,12 +74,28 @@ export class RegistrySerde {
 
   /**
    * Registers `schema` under `subject` (idempotent; cached per subject and schema) and returns its id.
+   * The cache also keys on the schema object, so a schema object must not be mutated once registered.
    * Later `encode(subject, …)` calls use this id. Throws SCHEMA_INCOMPATIBLE when the registry refuses
    * the change, CONFIG_INVALID for an invalid schema, TRANSIENT when the registry is unreachable.
    */
   register(subject: string, schema: AvroRecordSchema | RecordType<unknown>): Promise<number> {
     const json = "fields" in schema ? schema : schema.schema;
-    const text = JSON.stringify(json);
+    // Fast path by schema object (RegistryCodec registers on every encode): no JSON.stringify.
+    let bySubject = this.registeredBySchema.get(json);
+    if (bySubject === undefined) {
+      bySubject = new Map();
+      this.registeredBySchema.set(json, bySubject);
+    }
+    const known = bySubject.get(subject);
+    if (known !== undefined) return known;
+    const pending = this.registerText(subject, JSON.stringify(json));
+    const entries = bySubject;
+    entries.set(subject, pending);
+    pending.catch(() => entries.delete(subject));
+    return pending;
+  }
+
+  private registerText(subject: string, text: string): Promise<number> {
     const key = `${subject}\u0000${text}`;
     let pending = this.registered.get(key);
     if (!pending) {

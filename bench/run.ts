@@ -1,0 +1,173 @@
+/**
+ * `npm run bench [-- --quick] [-- --json out.json]`: measures spikemesh against plain baselines,
+ * side by side in one process, and prints a table of records/s, MB/s and ratios.
+ *   - embedded log produce and consume vs fs.writeSync / readSync of the same bytes
+ *   - the same with fsync on both sides
+ *   - Avro encode and decode through the registry framing vs plain avsc
+ * Options: --quick (short run), --json PATH, --reps N, --only log|serde, --help.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { embeddedLogSuite, type LogBenchOptions } from "./embedded-log.js";
+import { type CaseResult, runSuite, type Suite } from "./measure.js";
+import { describeMachine, formatLegend, formatTable, machineLine, writeJson } from "./report.js";
+import { serdeSuites } from "./serde.js";
+
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde]`;
+/** Issue #3's aim for the embedded log, per core. */
+const GOAL_RECORDS_PER_SEC = 500_000;
+
+interface Settings {
+  quick: boolean;
+  warmup: number;
+  reps: number;
+  logRecords: number;
+  fsyncRecords: number;
+  serdeRecords: number;
+  batchSize: number;
+  keyBytes: number;
+  valueBytes: number;
+  only: "log" | "serde" | undefined;
+}
+
+function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      json: { type: "string" },
+      reps: { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
+  const only = values.only;
+  if (only !== undefined && only !== "log" && only !== "serde") throw new Error(`--only log|serde\n${USAGE}`);
+  return {
+    quick,
+    warmup: 1,
+    reps,
+    logRecords: quick ? 200_000 : 1_000_000,
+    fsyncRecords: quick ? 50_000 : 200_000,
+    serdeRecords: quick ? 50_000 : 200_000,
+    batchSize: 500,
+    keyBytes: 16,
+    valueBytes: 100,
+    only,
+    json: values.json,
+  };
+}
+
+async function main(): Promise<void> {
+  const { json, ...settings } = settingsFrom(process.argv.slice(2));
+  const tmpRoot = mkdtempSync(join(os.tmpdir(), "spikemesh-bench-"));
+  const cleanup = (): void => rmSync(tmpRoot, { recursive: true, force: true });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    cleanup();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const machine = describeMachine();
+  const date = new Date().toISOString();
+  const loadBefore = os.loadavg()[0]!;
+  const results: CaseResult[] = [];
+  try {
+    const log = (records: number, fsync: boolean): LogBenchOptions => ({
+      tmpRoot,
+      records,
+      fsync,
+      batchSize: settings.batchSize,
+      keyBytes: settings.keyBytes,
+      valueBytes: settings.valueBytes,
+    });
+    const suites: { name: string; make: () => Promise<Suite[]> }[] = [];
+    if (settings.only !== "serde") {
+      suites.push({
+        name: "embedded log",
+        make: async () => [embeddedLogSuite(log(settings.logRecords, false))],
+      });
+      suites.push({
+        name: "embedded log, fsync",
+        make: async () => [embeddedLogSuite(log(settings.fsyncRecords, true))],
+      });
+    }
+    if (settings.only !== "log") {
+      suites.push({
+        name: "avro serde",
+        make: () => serdeSuites({ tmpRoot, records: settings.serdeRecords }),
+      });
+    }
+    for (const { name, make } of suites) {
+      const made = await make();
+      try {
+        for (const suite of made) {
+          const total = settings.warmup + settings.reps;
+          const progress = (rep: number, warm: boolean): void => {
+            process.stderr.write(
+              `  ${suite.cases.join(", ")}: ${rep + 1}/${total}${warm ? " (warm-up)" : ""}\n`,
+            );
+          };
+          process.stderr.write(`${name}\n`);
+          results.push(
+            ...(await runSuite(suite, { warmup: settings.warmup, reps: settings.reps, onRep: progress })),
+          );
+        }
+      } finally {
+        for (const suite of made) await suite.close?.();
+      }
+    }
+  } finally {
+    cleanup();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+
+  console.log(`spikemesh bench, ${date}`);
+  const loadAfter = os.loadavg()[0]!;
+  console.log(`machine: ${machineLine(machine)}`);
+  console.log(
+    `load average (1 min): ${loadBefore.toFixed(2)} at start, ${loadAfter.toFixed(2)} at end (other work on the machine skews both sides)`,
+  );
+  console.log(
+    `settings: ${settings.quick ? "quick" : "full"}; ${settings.warmup} warm-up + ${settings.reps} reps (medians); ` +
+      `log ${settings.logRecords.toLocaleString("en-US")} records (fsync ${settings.fsyncRecords.toLocaleString("en-US")}) ` +
+      `of ${settings.keyBytes}-byte keys + ${settings.valueBytes}-byte values, ${settings.batchSize}/batch, 1 partition; ` +
+      `serde ${settings.serdeRecords.toLocaleString("en-US")} TelemetryEvents`,
+  );
+  console.log("");
+  console.log(formatTable(results));
+  console.log("");
+  console.log(formatLegend(results));
+  const produce = results.find((r) => r.name === "log produce");
+  const consume = results.find((r) => r.name === "log consume");
+  if (produce !== undefined && consume !== undefined) {
+    const worst = Math.min(produce.spikemesh.recordsPerSec, consume.spikemesh.recordsPerSec);
+    console.log("");
+    console.log(
+      `goal ≥ ${GOAL_RECORDS_PER_SEC.toLocaleString("en-US")} records/s produce and consume on one core: ` +
+        `${worst >= GOAL_RECORDS_PER_SEC ? "met" : "NOT met"} (slower of the two: ${Math.round(worst).toLocaleString("en-US")} records/s)`,
+    );
+  }
+  if (json !== undefined) {
+    writeJson(json, {
+      date,
+      machine,
+      loadAverage: { start: loadBefore, end: loadAfter },
+      settings: { ...settings },
+      results,
+    });
+    console.log(`\nwrote ${json}`);
+  }
+}
+
+await main();
