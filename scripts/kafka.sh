@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft, combined broker + controller) for development and tests.
+#
+#   scripts/kafka.sh start [--port 19092] [--controller-port PORT+1] [--timeout 120] [--owner-pid PID]
+#   scripts/kafka.sh stop  [--port 19092] [--timeout 30]
+#   scripts/kafka.sh status [--port 19092]
+#   scripts/kafka.sh fetch
+#
+# The broker jars come from Maven Central (org.apache.kafka:kafka_2.13 and its runtime
+# dependencies, resolved by scripts/kafka/pom.xml) into a cache directory; later starts need no
+# network. Data lives in a fresh temp dir that `stop` removes. One broker per port; the pid file
+# is <run dir>/kafka-<port>.pid. With --owner-pid, a watchdog stops the broker when that process
+# exits (test runs use it so an interrupted run leaves no broker behind). Java 17+ and Maven 3
+# must be installed.
+#
+# Environment (all optional):
+#   SPIKEMESH_KAFKA_VERSION  broker version (default 3.9.2)
+#   SPIKEMESH_CACHE_DIR      cache root (default ${XDG_CACHE_HOME:-~/.cache}/spikemesh)
+#   SPIKEMESH_MAVEN_REPO     Maven local repository (default <cache root>/m2, so a fresh machine
+#                            needs nothing in ~/.m2)
+#   SPIKEMESH_KAFKA_RUN_DIR  where pid files live (default <cache root>/run)
+#   SPIKEMESH_KAFKA_HEAP     JVM max heap (default 384m)
+#   SPIKEMESH_KAFKA_PROPS    file with extra server.properties lines appended to the generated ones
+set -euo pipefail
+
+KAFKA_VERSION="${SPIKEMESH_KAFKA_VERSION:-3.9.2}"
+CACHE_ROOT="${SPIKEMESH_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spikemesh}"
+MAVEN_REPO="${SPIKEMESH_MAVEN_REPO:-$CACHE_ROOT/m2}"
+RUN_DIR="${SPIKEMESH_KAFKA_RUN_DIR:-$CACHE_ROOT/run}"
+HEAP="${SPIKEMESH_KAFKA_HEAP:-384m}"
+KAFKA_HOME="$CACHE_ROOT/kafka-$KAFKA_VERSION"
+LIBS="$KAFKA_HOME/libs"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SELF="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
+POM="$SCRIPT_DIR/kafka/pom.xml"
+
+log() { echo "[kafka] $*" >&2; }
+die() {
+  echo "[kafka] error: $*" >&2
+  exit 1
+}
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 not found on PATH: $2"
+}
+
+# Succeeds when something accepts TCP connections on 127.0.0.1:$1.
+port_open() {
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# Resolves the broker jars once; concurrent callers wait on a lock instead of racing Maven.
+fetch() {
+  [[ -f "$LIBS/.complete" ]] && return 0
+  need java "install a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)"
+  need mvn "install Maven 3 (e.g. apt-get install maven) to fetch the broker from Maven Central"
+  mkdir -p "$KAFKA_HOME"
+  exec 9>"$KAFKA_HOME/.lock"
+  flock 9
+  if [[ -f "$LIBS/.complete" ]]; then
+    flock -u 9
+    return 0
+  fi
+  log "fetching Apache Kafka $KAFKA_VERSION (kafka_2.13 + runtime dependencies) from Maven Central"
+  log "  into $LIBS (Maven repository $MAVEN_REPO); about 50 MB on first use"
+  rm -rf "$LIBS"
+  local started=$SECONDS out="$KAFKA_HOME/maven.log" status=0
+  # Maven prints one line per transfer; show the jars with a running count so progress is visible.
+  set +e
+  mvn -B -f "$POM" -Dmaven.repo.local="$MAVEN_REPO" -Dkafka.version="$KAFKA_VERSION" \
+    -Dkafka.libs="$LIBS" dependency:copy-dependencies 2>&1 |
+    tee "$out" |
+    awk '
+      /Downloaded from .*\.pom / { if (++poms % 50 == 0) { printf "[kafka]   resolved %d poms\n", poms; fflush() } }
+      /Downloaded from .*\.jar / {
+        n++; line = $0; sub(/.*Downloaded from [^:]*: /, "", line)
+        file = line; sub(/ .*/, "", file); sub(/.*\//, "", file)
+        size = line; sub(/^[^(]*\(/, "", size); sub(/ at .*/, "", size)
+        printf "[kafka]   %3d %s (%s)\n", n, file, size; fflush()
+      }' >&2
+  status=${PIPESTATUS[0]}
+  set -e
+  if [[ $status -ne 0 ]]; then
+    grep -E '^\[ERROR\] .' "$out" | head -n 1 >&2 || true
+    die "could not download Apache Kafka $KAFKA_VERSION from Maven Central (mvn exit $status).
+  Check network access to https://repo.maven.apache.org (or a mirror/proxy in ~/.m2/settings.xml)
+  and that version $KAFKA_VERSION exists. Full Maven output: $out"
+  fi
+  [[ -f "$LIBS/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "Maven finished but $LIBS has no kafka_2.13-$KAFKA_VERSION.jar; see $out"
+  touch "$LIBS/.complete"
+  log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars in $((SECONDS - started)) s"
+  flock -u 9
+}
+
+pid_file() { echo "$RUN_DIR/kafka-$1.pid"; }
+
+# Prints the pid of our broker on port $1 if it is alive, nothing otherwise.
+running_pid() {
+  local file
+  file="$(pid_file "$1")"
+  [[ -f "$file" ]] || return 0
+  local pid
+  pid="$(head -n 1 "$file")"
+  # Check the command line too, so a recycled pid is never mistaken for the broker.
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'; then
+    echo "$pid"
+  fi
+}
+
+write_config() {
+  local data="$1" port="$2" cport="$3"
+  cat >"$data/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data/log
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+log.cleaner.threads=1
+log.cleaner.dedupe.buffer.size=8388608
+EOF
+  if [[ -n "${SPIKEMESH_KAFKA_PROPS:-}" ]]; then
+    [[ -f "$SPIKEMESH_KAFKA_PROPS" ]] || die "SPIKEMESH_KAFKA_PROPS=$SPIKEMESH_KAFKA_PROPS is not a file"
+    cat "$SPIKEMESH_KAFKA_PROPS" >>"$data/server.properties"
+  fi
+  cat >"$data/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.MaxFileSize=20MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.log.LogCleaner=INFO
+EOF
+}
+
+start() {
+  local port=19092 cport="" timeout_s=120 owner=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --port) port="$2"; shift 2 ;;
+      --controller-port) cport="$2"; shift 2 ;;
+      --timeout) timeout_s="$2"; shift 2 ;;
+      --owner-pid) owner="$2"; shift 2 ;;
+      *) die "unknown option for start: $1" ;;
+    esac
+  done
+  cport="${cport:-$((port + 1))}"
+  local existing
+  existing="$(running_pid "$port")"
+  if [[ -n "$existing" ]]; then
+    log "already running on 127.0.0.1:$port (pid $existing)"
+    echo "127.0.0.1:$port"
+    return 0
+  fi
+  fetch
+  need java "install a Java 17+ runtime"
+  for p in "$port" "$cport"; do
+    port_open "$p" && die "port $p on 127.0.0.1 is already in use; pick another with --port / --controller-port"
+  done
+  mkdir -p "$RUN_DIR"
+  local data
+  data="$(mktemp -d "${TMPDIR:-/tmp}/spikemesh-kafka-$port.XXXXXX")"
+  write_config "$data" "$port" "$cport"
+  local started=$SECONDS
+  local jvm=(java "-Xmx$HEAP" -Xms64m -Xss512k -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError
+    -Djava.awt.headless=true "-Dkafka.logs.dir=$data/logs" "-Dlog4j.configuration=file:$data/log4j.properties"
+    -cp "$LIBS/*")
+  # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
+  local cluster_id
+  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$data/server.properties" \
+    >"$data/format.log" 2>&1; then
+    cat "$data/format.log" >&2
+    rm -rf "$data"
+    die "formatting KRaft storage failed (kafka.tools.StorageTool format)"
+  fi
+  setsid nohup "${jvm[@]}" kafka.Kafka "$data/server.properties" >"$data/stdout.log" 2>&1 </dev/null &
+  local pid=$!
+  printf '%s\n%s\n' "$pid" "$data" >"$(pid_file "$port")"
+  log "starting broker (pid $pid, data $data)"
+  local deadline=$((SECONDS + timeout_s))
+  until grep -qs 'Kafka Server started' "$data/logs/server.log" && port_open "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 30 "$data/stdout.log" "$data/logs/server.log" >&2 2>/dev/null || true
+      rm -f "$(pid_file "$port")"
+      die "the broker exited during start-up; logs above (kept in $data)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 30 "$data/logs/server.log" >&2 2>/dev/null || true
+      stop --port "$port" >/dev/null 2>&1 || true
+      die "the broker did not accept connections on 127.0.0.1:$port within $timeout_s s"
+    fi
+    sleep 0.25
+  done
+  if [[ -n "$owner" ]]; then
+    # Stops the broker once the owner is gone; ends by itself when the broker stops first.
+    setsid nohup bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
+      kill -0 "$2" 2>/dev/null && exec "$3" stop --port "$4"' watchdog "$owner" "$pid" "$SELF" "$port" \
+      >/dev/null 2>&1 </dev/null &
+  fi
+  log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$port in $((SECONDS - started)) s (controller port $cport)"
+  echo "127.0.0.1:$port"
+}
+
+stop() {
+  local port=19092 timeout_s=30
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --port) port="$2"; shift 2 ;;
+      --timeout) timeout_s="$2"; shift 2 ;;
+      *) die "unknown option for stop: $1" ;;
+    esac
+  done
+  local file pid data
+  file="$(pid_file "$port")"
+  if [[ ! -f "$file" ]]; then
+    log "no broker recorded for port $port"
+    return 0
+  fi
+  data="$(sed -n 2p "$file")"
+  pid="$(running_pid "$port")"
+  if [[ -n "$pid" ]]; then
+    log "stopping broker on 127.0.0.1:$port (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + timeout_s))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "broker did not stop within $timeout_s s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    fi
+  fi
+  # Only remove what start created.
+  [[ "$data" == *"/spikemesh-kafka-$port."* ]] && rm -rf "$data"
+  rm -f "$file"
+  log "stopped"
+}
+
+status() {
+  local port=19092
+  [[ "${1:-}" == "--port" ]] && port="$2"
+  local pid
+  pid="$(running_pid "$port")"
+  if [[ -n "$pid" ]]; then
+    echo "running on 127.0.0.1:$port (pid $pid)"
+  else
+    echo "not running on 127.0.0.1:$port"
+    return 1
+  fi
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  start) start "$@" ;;
+  stop) stop "$@" ;;
+  status) status "$@" ;;
+  fetch) fetch ;;
+  *) die "usage: $0 start|stop|status [--port N] | fetch" ;;
+esac
