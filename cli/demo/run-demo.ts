@@ -54,7 +54,8 @@ export async function runDemo(
   const clock = options.clock ?? systemClock;
   const started = clock.nowMs();
   const generator = new TelemetryGenerator({
-    startMs: started - options.durationMs,
+    // Whole minutes, so the router's event-time windows fall the same way on every run.
+    startMs: Math.floor((started - options.durationMs) / 60_000) * 60_000,
     durationMs: options.durationMs,
     stepMs: options.stepMs,
     hosts: options.hosts,

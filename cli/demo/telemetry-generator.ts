@@ -107,7 +107,8 @@ export class TelemetryGenerator {
   }
 
   private sample(s: Series, t: number): TelemetryEvent {
-    const phase = (2 * Math.PI * (t % DAY_MS)) / DAY_MS;
+    // The daily cycle is relative to the first sample, so a seed gives the same series whatever the start.
+    const phase = (2 * Math.PI * ((t - this.startMs) % DAY_MS)) / DAY_MS;
     let value = s.base + s.amplitude * Math.sin(phase) + s.noise * this.gaussian();
     for (const incident of this.incidents) {
       if (incident.metric !== s.metric || !incident.sources.includes(s.source)) continue;
