@@ -10,6 +10,7 @@ export interface GlobalOptions {
   dataDir?: string;
   logLevel?: string;
   registry?: string;
+  brokers?: string;
 }
 
 export interface CommandContext {
@@ -32,6 +33,7 @@ export function commandConfig(command: Command): SpikemeshConfig {
       dataDir: g.dataDir,
       logLevel: g.logLevel,
       ...(g.registry === undefined ? {} : { registry: { url: g.registry } }),
+      ...(g.brokers === undefined ? {} : { kafka: { brokers: g.brokers } }),
     },
   });
 }

@@ -3,6 +3,56 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../streams/index.js";
 
+const brokerList = z.preprocess(
+  (v) => (typeof v === "string" ? v.split(",").map((b) => b.trim()) : v),
+  z
+    .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, "each broker must be host:port"))
+    .min(1, "at least one broker"),
+);
+
+/** Client settings of the Kafka runtime; files (TLS) are read and checked at start. */
+const kafkaSchema = z
+  .object({
+    /** Bootstrap brokers, `host:port`, a list or a comma-separated string. */
+    brokers: brokerList,
+    clientId: z.string().min(1).default("spikemesh"),
+    /** TLS: true for the system CAs, or PEM files. */
+    ssl: z
+      .union([
+        z.boolean(),
+        z
+          .object({
+            /** CA certificate(s) to trust, PEM file. */
+            ca: z.string().min(1).optional(),
+            /** Client certificate, PEM file (mutual TLS). */
+            cert: z.string().min(1).optional(),
+            /** Client key, PEM file (mutual TLS). */
+            key: z.string().min(1).optional(),
+            /** Default true; false accepts any server certificate (tests only). */
+            rejectUnauthorized: z.boolean().default(true),
+            servername: z.string().optional(),
+          })
+          .strict(),
+      ])
+      .default(false),
+    sasl: z
+      .object({
+        mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    connectionTimeoutMs: z.number().int().positive().default(3_000),
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    sessionTimeoutMs: z.number().int().positive().default(30_000),
+    /** Retries of a failed request before the error surfaces. */
+    retries: z.number().int().min(0).default(5),
+  })
+  .strict();
+
+export type KafkaConfig = z.infer<typeof kafkaSchema>;
+
 /**
  * The one configuration schema. Sources, later ones winning: defaults here, `spikemesh.yaml`
  * (or --config), SPIKEMESH_* environment variables (`__` nests: SPIKEMESH_RUNNER__GUARANTEE),
@@ -18,6 +68,8 @@ export const configSchema = z
       .string()
       .regex(/^[a-zA-Z0-9._-]+$/, "letters, digits, '.', '_' and '-' only")
       .default("spikemesh"),
+    /** Run on Kafka brokers instead of the embedded log (`--brokers` sets `kafka.brokers`). */
+    kafka: kafkaSchema.optional(),
     registry: z
       .object({
         /** External Confluent-compatible registry; empty means the embedded one. */

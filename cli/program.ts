@@ -35,6 +35,10 @@ export function buildProgram(): Command {
       ]),
     )
     .option(
+      "--brokers <list>",
+      "run on Kafka: bootstrap brokers host:port[,host:port...] (default: the embedded log)",
+    )
+    .option(
       "--registry <url>",
       "an external Confluent-compatible schema registry instead of the embedded one",
     )

@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ConnectionOptions } from "node:tls";
 import { EmbeddedTransport } from "../streams/embedded/index.js";
-import type { Logger } from "../streams/index.js";
+import { ConfigError, type Logger } from "../streams/index.js";
+import { KafkaTransport } from "../streams/kafka/index.js";
 import { RegistryCodec, RegistrySerde, SchemaRegistryServer } from "../streams/serde/index.js";
 import type { Transport } from "../streams/transport/transport.js";
-import type { SpikemeshConfig } from "./config.js";
+import type { KafkaConfig, SpikemeshConfig } from "./config.js";
 
 /** What every command works on: a transport, a registry and the codec over it. */
 export interface Runtime {
@@ -22,8 +25,9 @@ export interface RuntimeOptions {
 }
 
 /**
- * Opens the embedded runtime: the on-disk log in `<dataDir>/log` and, unless `registry.url` names an
- * external one, the embedded schema registry in `<dataDir>/registry` on 127.0.0.1.
+ * Opens the runtime the configuration names: Kafka when `kafka.brokers` is set, else the embedded
+ * on-disk log in `<dataDir>/log`. Unless `registry.url` names an external registry, the embedded
+ * schema registry runs in this process on 127.0.0.1 with its schemas in `<dataDir>/registry`.
  */
 export async function openRuntime(
   config: SpikemeshConfig,
@@ -31,16 +35,23 @@ export async function openRuntime(
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
   const dataDir = options.dataDir ?? config.dataDir;
-  const transport = new EmbeddedTransport({
-    dataDir: join(dataDir, "log"),
-    logger: log,
-    maxRecordBytes: config.maxRecordBytes,
-    maintenanceIntervalMs: 60_000,
-  });
+  const transport: Transport = config.kafka
+    ? new KafkaTransport(kafkaOptions(config.kafka, config.appId, log))
+    : new EmbeddedTransport({
+        dataDir: join(dataDir, "log"),
+        logger: log,
+        maxRecordBytes: config.maxRecordBytes,
+        maintenanceIntervalMs: 60_000,
+      });
   let registry: SchemaRegistryServer | undefined;
   try {
     let url = config.registry.url;
     if (url === undefined) {
+      if (config.kafka) {
+        log.warn(
+          "running on Kafka with this process's embedded schema registry: other processes can only decode these records through the same registry; pass --registry <url> (e.g. one started with `spikemesh registry`) to share one",
+        );
+      }
       registry = new SchemaRegistryServer({
         dataDir: join(dataDir, "registry"),
         port: config.registry.port,
@@ -69,4 +80,51 @@ export async function openRuntime(
     await registry?.close();
     throw err;
   }
+}
+
+/** KafkaTransport options from the config; TLS files are read here so a bad path names its field. */
+export function kafkaOptions(
+  kafka: KafkaConfig,
+  appId: string,
+  log: Logger,
+): ConstructorParameters<typeof KafkaTransport>[0] {
+  return {
+    brokers: kafka.brokers,
+    clientId: kafka.clientId === "spikemesh" ? appId : kafka.clientId,
+    ssl: typeof kafka.ssl === "boolean" ? kafka.ssl : tlsOptions(kafka.ssl),
+    ...(kafka.sasl ? { sasl: kafka.sasl } : {}),
+    connectionTimeoutMs: kafka.connectionTimeoutMs,
+    requestTimeoutMs: kafka.requestTimeoutMs,
+    sessionTimeoutMs: kafka.sessionTimeoutMs,
+    retries: kafka.retries,
+    logger: log,
+  };
+}
+
+function tlsOptions(ssl: Exclude<KafkaConfig["ssl"], boolean>): ConnectionOptions {
+  const problems: string[] = [];
+  const read = (field: "ca" | "cert" | "key"): string | undefined => {
+    const path = ssl[field];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      problems.push(`kafka.ssl.${field}: cannot read ${path}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const ca = read("ca");
+  const cert = read("cert");
+  const key = read("key");
+  if ((cert === undefined) !== (key === undefined) && problems.length === 0) {
+    problems.push("kafka.ssl: cert and key go together (mutual TLS needs both)");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    rejectUnauthorized: ssl.rejectUnauthorized,
+    ...(ca === undefined ? {} : { ca: [ca] }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    ...(ssl.servername === undefined ? {} : { servername: ssl.servername }),
+  };
 }

@@ -14,7 +14,7 @@
 # must be installed.
 #
 # Environment (all optional):
-#   SPIKEMESH_KAFKA_VERSION  broker version (default 3.9.2)
+#   SPIKEMESH_KAFKA_VERSION  broker version (default 3.9.2; 4.x works too, e.g. 4.1.2)
 #   SPIKEMESH_CACHE_DIR      cache root (default ${XDG_CACHE_HOME:-~/.cache}/spikemesh)
 #   SPIKEMESH_MAVEN_REPO     Maven local repository (default <cache root>/m2, so a fresh machine
 #                            needs nothing in ~/.m2)
@@ -32,7 +32,9 @@ KAFKA_HOME="$CACHE_ROOT/kafka-$KAFKA_VERSION"
 LIBS="$KAFKA_HOME/libs"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SELF="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
-POM="$SCRIPT_DIR/kafka/pom.xml"
+# 4.x brokers log through Log4j 2 and need other logging jars than 3.x (see the two poms).
+MAJOR="${KAFKA_VERSION%%.*}"
+if ((MAJOR >= 4)); then POM="$SCRIPT_DIR/kafka/pom-4.xml"; else POM="$SCRIPT_DIR/kafka/pom.xml"; fi
 
 log() { echo "[kafka] $*" >&2; }
 die() {
@@ -138,6 +140,28 @@ EOF
     [[ -f "$SPIKEMESH_KAFKA_PROPS" ]] || die "SPIKEMESH_KAFKA_PROPS=$SPIKEMESH_KAFKA_PROPS is not a file"
     cat "$SPIKEMESH_KAFKA_PROPS" >>"$data/server.properties"
   fi
+  if ((MAJOR >= 4)); then
+    cat >"$data/log4j2.properties" <<'EOF'
+appender.file.type=RollingFile
+appender.file.name=file
+appender.file.fileName=${sys:kafka.logs.dir}/server.log
+appender.file.filePattern=${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+appender.file.policies.type=Policies
+appender.file.policies.size.type=SizeBasedTriggeringPolicy
+appender.file.policies.size.size=20MB
+appender.file.strategy.type=DefaultRolloverStrategy
+appender.file.strategy.max=2
+rootLogger.level=INFO
+rootLogger.appenderRef.file.ref=file
+logger.request.name=kafka.request.logger
+logger.request.level=WARN
+logger.state.name=state.change.logger
+logger.state.level=WARN
+EOF
+    return 0
+  fi
   cat >"$data/log4j.properties" <<'EOF'
 log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.RollingFileAppender
@@ -183,6 +207,7 @@ start() {
   local started=$SECONDS
   local jvm=(java "-Xmx$HEAP" -Xms64m -Xss512k -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError
     -Djava.awt.headless=true "-Dkafka.logs.dir=$data/logs" "-Dlog4j.configuration=file:$data/log4j.properties"
+    "-Dlog4j2.configurationFile=$data/log4j2.properties"
     -cp "$LIBS/*")
   # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
   local cluster_id

@@ -13,6 +13,7 @@ interface DemoFlags {
   seed: number;
   keepRunning: boolean;
   json: boolean;
+  reset: boolean;
 }
 
 export function registerDemo(program: Command): void {
@@ -32,6 +33,7 @@ export function registerDemo(program: Command): void {
     .option("--seed <n>", "generator seed", intArg(0, 2 ** 31), 7)
     .option("--keep-running", "after the history, keep producing live samples until Ctrl-C", false)
     .option("--json", "print the summary as JSON on stdout", false)
+    .option("--reset", "on Kafka: delete the demo's topics (left by an earlier run) before starting", false)
     .addHelpText(
       "after",
       "\nThe demo works in <dataDir>/demo, emptied at start. The phi2 and deepseek tiers are answered by the rules\nbackend here (each result's model says so); point the tiers at GGUF models with `spikemesh run`.",
@@ -52,6 +54,7 @@ export function registerDemo(program: Command): void {
               keepRunning: flags.keepRunning,
               signal: ctx.signal,
               onProgress: progress.update,
+              resetTopics: flags.reset,
             }),
           { dataDir },
         );

@@ -1,6 +1,14 @@
 import { recordTypes, type TelemetryEvent } from "../../schemas/index.js";
-import { type Clock, type Logger, systemClock, TopologyRunner } from "../../streams/index.js";
+import {
+  type Clock,
+  type Logger,
+  systemClock,
+  type Topology,
+  TopologyRunner,
+  topologyTopics,
+} from "../../streams/index.js";
 import type { OutgoingRecord } from "../../streams/transport/transport.js";
+import { UsageError } from "../command-context.js";
 import type { SpikemeshConfig } from "../config.js";
 import { MESH_TOPICS, meshTopology } from "../mesh-topology.js";
 import type { Runtime } from "../runtime.js";
@@ -21,6 +29,8 @@ export interface DemoOptions {
   signal: AbortSignal;
   /** Called about every 250 ms with counts read from the topics. */
   onProgress?: (progress: DemoProgress) => void;
+  /** Delete the topology's topics first when they already hold records (Kafka: a demo needs empty topics). */
+  resetTopics?: boolean;
   clock?: Clock;
 }
 
@@ -85,6 +95,7 @@ export async function runDemo(
     maxQueuedRecords: config.runner.maxQueuedRecords,
     maxRetries: config.runner.maxRetries,
   });
+  await ensureEmptyTopics(runtime, topology, options.resetTopics ?? false);
   await runner.start();
   const crashed = runner.crashed;
   let produced = 0;
@@ -130,6 +141,30 @@ export async function runDemo(
   log.debug("demo drained; reading the summary back from the topics");
   const summary = await summarize(runtime.transport, runtime.codec, generator.incidents);
   return { summary, wallMs: clock.nowMs() - started };
+}
+
+/**
+ * The summary counts whole topics, so the demo needs them empty: on the embedded runtime it has a
+ * fresh data directory; on Kafka, topics left by an earlier run are deleted only when asked to.
+ */
+async function ensureEmptyTopics(runtime: Runtime, topology: Topology, reset: boolean): Promise<void> {
+  const admin = runtime.transport.admin();
+  const existing = new Set(await admin.listTopics());
+  const ours = topologyTopics(topology)
+    .map((t) => t.name)
+    .filter((name) => existing.has(name));
+  if (ours.length === 0) return;
+  if (reset) {
+    await admin.deleteTopics(ours);
+    return;
+  }
+  const withRecords: string[] = [];
+  for (const name of ours) if ((await countRecords(runtime.transport, name)) > 0) withRecords.push(name);
+  if (withRecords.length > 0) {
+    throw new UsageError(
+      `the demo's topics already hold records (${withRecords.join(", ")}); pass --reset to delete the demo's topics first`,
+    );
+  }
 }
 
 function startProgress(

@@ -1,13 +1,13 @@
 import kafkajs, { type ITopicConfig, type Admin as KafkaJsAdmin } from "kafkajs";
-import { SpikemeshError } from "../errors.js";
-import type {
-  Admin,
-  CleanupPolicy,
-  TopicConfig,
-  TopicDescription,
-  TopicPartitionOffset,
-} from "../transport/transport.js";
+import { isSpikemeshError, SpikemeshError } from "../errors.js";
+import type { Admin, CleanupPolicy, TopicDescription, TopicPartitionOffset } from "../transport/transport.js";
 import { fromKafkaError, hasKafkaErrorType } from "./kafka-errors.js";
+import {
+  INTERNAL_TOPICS,
+  type KafkaTopicConfig,
+  topicConfigEntries,
+  validateTopicConfig,
+} from "./topic-config.js";
 
 // kafkajs is CommonJS and Node's ESM loader does not see this export by name.
 const { ConfigResourceTypes } = kafkajs;
@@ -19,58 +19,12 @@ export interface KafkaAdminDeps {
   timeoutMs: number;
 }
 
-/** Kafka's own topics, left out of `listTopics` as the embedded log has none. */
-const INTERNAL_TOPICS = new Set(["__consumer_offsets", "__transaction_state", "__cluster_metadata"]);
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
-function configError(message: string, topic: string): SpikemeshError {
-  return new SpikemeshError("CONFIG_INVALID", message, { context: { topic } });
-}
-
-/** Checks what the broker would reject anyway, with the embedded log's messages. */
-function validate(t: TopicConfig): void {
-  if (!TOPIC_NAME.test(t.name) || t.name === "." || t.name === "..") {
-    throw configError(`topic name "${t.name}" must be 1-249 characters of [a-zA-Z0-9._-]`, t.name);
-  }
-  for (const [field, v] of [
-    ["partitions", t.partitions ?? 1],
-    ["replicationFactor", t.replicationFactor ?? 1],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw configError(`topic ${t.name}: ${field} must be an integer ≥ 1, got ${v}`, t.name);
-    }
-  }
-  if (t.cleanupPolicy !== undefined && t.cleanupPolicy !== "delete" && t.cleanupPolicy !== "compact") {
-    throw configError(`topic ${t.name}: cleanupPolicy must be "delete" or "compact"`, t.name);
-  }
-  for (const [field, v] of [
-    ["retentionMs", t.retentionMs ?? -1],
-    ["retentionBytes", t.retentionBytes ?? -1],
-  ] as const) {
-    if (!Number.isSafeInteger(v) || v < -1) {
-      throw configError(`topic ${t.name}: ${field} must be -1 or a non-negative integer, got ${v}`, t.name);
-    }
-  }
-}
-
-/**
- * The Transport's TopicConfig as Kafka topic configs. Retention defaults follow the interface
- * (-1: keep forever) rather than the broker's `log.retention.*`, so a topic behaves the same on
- * both runtimes.
- */
-function toKafkaTopic(t: TopicConfig): ITopicConfig {
-  const configEntries = [
-    { name: "cleanup.policy", value: t.cleanupPolicy ?? "delete" },
-    { name: "retention.ms", value: String(t.retentionMs ?? -1) },
-    { name: "retention.bytes", value: String(t.retentionBytes ?? -1) },
-  ];
-  if (t.segmentBytes !== undefined)
-    configEntries.push({ name: "segment.bytes", value: String(t.segmentBytes) });
+function toKafkaTopic(t: KafkaTopicConfig): ITopicConfig {
   return {
     topic: t.name,
     numPartitions: t.partitions ?? 1,
     replicationFactor: t.replicationFactor ?? 1,
-    configEntries,
+    configEntries: topicConfigEntries(t),
   };
 }
 
@@ -79,8 +33,9 @@ export class KafkaAdmin implements Admin {
   constructor(private readonly deps: KafkaAdminDeps) {}
 
   /** Creates missing topics (config errors throw CONFIG_INVALID before any is created) and waits for leaders. */
-  async createTopics(topics: TopicConfig[]): Promise<void> {
-    for (const t of topics) validate(t);
+  /** Also takes {@link KafkaTopicConfig}: extra Kafka topic configs passed through as given. */
+  async createTopics(topics: KafkaTopicConfig[]): Promise<void> {
+    for (const t of topics) validateTopicConfig(t);
     const admin = await this.deps.client();
     const existing = new Set(await this.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
@@ -107,7 +62,23 @@ export class KafkaAdmin implements Admin {
     }
   }
 
+  /**
+   * Right after topics are created, partition leadership can still move: retriable errors (such as
+   * NOT_LEADER_OR_FOLLOWER) are retried with backoff for up to the admin timeout.
+   */
   async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    const deadline = performance.now() + this.deps.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.describeOnce(names);
+      } catch (err) {
+        if (!isSpikemeshError(err) || !err.retriable || performance.now() >= deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async describeOnce(names: string[]): Promise<TopicDescription[]> {
     const admin = await this.deps.client();
     const existing = new Set(await this.listTopics());
     const unknown = names.find((n) => !existing.has(n));
@@ -177,10 +148,25 @@ export class KafkaAdmin implements Admin {
     }
   }
 
+  /**
+   * Retries errors the broker calls retriable (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS while
+   * `__consumer_offsets` is created or moves) for up to the admin timeout: kafkajs's fetchOffsets
+   * retries only the coordinator lookup, not the fetch itself.
+   */
   async fetchCommittedOffsets(groupId: string, topic: string): Promise<TopicPartitionOffset[]> {
     const admin = await this.deps.client();
+    const deadline = performance.now() + this.deps.timeoutMs;
     try {
-      const result = await admin.fetchOffsets({ groupId, topics: [topic] });
+      let result: Awaited<ReturnType<KafkaJsAdmin["fetchOffsets"]>>;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          result = await admin.fetchOffsets({ groupId, topics: [topic] });
+          break;
+        } catch (err) {
+          if ((err as { retriable?: unknown }).retriable !== true || performance.now() > deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        }
+      }
       return result
         .flatMap((t) =>
           t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: Number(p.offset) })),

@@ -91,8 +91,16 @@ export class TopologyRunner {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.opts.transport.admin().createTopics(topologyTopics(this.topology));
-    for (const node of this.nodes) await node.start();
+    try {
+      await this.opts.transport.admin().createTopics(topologyTopics(this.topology));
+      for (const node of this.nodes) await node.start();
+    } catch (err) {
+      // Nothing may keep running (or keep the process alive) after a failed start.
+      await this.stop().catch((stopErr: unknown) =>
+        this.opts.logger.warn({ err: stopErr }, "stopping after a failed start also failed"),
+      );
+      throw err;
+    }
     this.opts.logger.info(
       { appId: this.topology.appId, nodes: this.nodes.map((n) => n.name) },
       "topology started",
