@@ -1,12 +1,14 @@
 import { join } from "node:path";
 import {
   controlSinkSpec,
+  escalationTierOptionsSchema,
   escalationTierSpec,
   feedbackLearnerSpec,
   routerSpec,
   snnFilterSpec,
 } from "../processors/index.js";
-import type { Topology } from "../streams/topology/topology.js";
+import { ConfigError } from "../streams/index.js";
+import type { Topology, TopologyNode } from "../streams/topology/topology.js";
 import { packageRoot } from "./package-root.js";
 
 /** The topics of the three-tier mesh (DESIGN.md "Topics and records"). */
@@ -28,10 +30,55 @@ export interface MeshTopologyOptions {
   /** Per-node option overrides, by node name (`snn-filter`, `router`, `tier-phi2`, ...). */
   options?: Record<string, Record<string, unknown>>;
   /**
-   * Options of the phi2 and deepseek tiers. Default: the rules backend standing in for the models,
-   * labelled as such in every result's `model` field.
+   * Options of the phi2 and deepseek tiers (escalationTier options: backend, retries, breaker,
+   * fallbackTier, handUpTier). Default: the rules backend standing in for the models, labelled as
+   * such in every result's `model` field. `options["tier-phi2"]` (the config's `nodes`) is merged
+   * over these, so `nodes: { tier-phi2: { backend: { kind: llama, modelPath: ... } } }` selects a
+   * backend from configuration.
    */
   modelTiers?: { phi2?: Record<string, unknown>; deepseek?: Record<string, unknown> };
+}
+
+const MESH_TIERS = ["rules", "phi2", "deepseek"] as const;
+
+/**
+ * Hand-offs in the mesh unless configured otherwise: phi2 hands novel or correlated cases up to
+ * deepseek; a model tier that cannot answer passes the request to the rules tier.
+ */
+const TIER_DEFAULTS: Record<(typeof MESH_TIERS)[number], Record<string, unknown>> = {
+  rules: {},
+  phi2: { handUpTier: "deepseek", fallbackTier: "rules" },
+  deepseek: { fallbackTier: "rules" },
+};
+
+/**
+ * A tier node with its `handUp` and `fallback` outputs bound to `escalations.<tier>` of the tiers
+ * its options name (unused outputs are bound to a mesh topic and never written).
+ */
+function tierNode(tier: (typeof MESH_TIERS)[number], options: Record<string, unknown>): TopologyNode {
+  const name = `tier-${tier}`;
+  const parsed = escalationTierOptionsSchema.safeParse(options);
+  const target = (field: "handUpTier" | "fallbackTier", unused: string): string => {
+    const to = parsed.success ? parsed.data[field] : null;
+    if (to === null) return unused;
+    if (!(MESH_TIERS as readonly string[]).includes(to)) {
+      throw new ConfigError([
+        `nodes.${name}.${field}: "${to}" is not a tier of the mesh (${MESH_TIERS.join(", ")})`,
+      ]);
+    }
+    return `escalations.${to}`;
+  };
+  return {
+    name,
+    spec: escalationTierSpec,
+    options,
+    input: `escalations.${tier}`,
+    outputs: {
+      results: MESH_TOPICS.results,
+      handUp: target("handUpTier", MESH_TOPICS.deepseek),
+      fallback: target("fallbackTier", MESH_TOPICS.rules),
+    },
+  };
 }
 
 /**
@@ -66,27 +113,17 @@ export function meshTopology(opts: MeshTopologyOptions): Topology {
         outputs: { rules: t.rules, phi2: t.phi2, deepseek: t.deepseek },
         tables: { weights: t.weights },
       },
-      {
-        name: "tier-rules",
-        spec: escalationTierSpec,
-        options: { tier: "rules", ...over("tier-rules") },
-        input: t.rules,
-        outputs: { results: t.results },
-      },
-      {
-        name: "tier-phi2",
-        spec: escalationTierSpec,
-        options: { ...(opts.modelTiers?.phi2 ?? standIn("phi2")), ...over("tier-phi2") },
-        input: t.phi2,
-        outputs: { results: t.results },
-      },
-      {
-        name: "tier-deepseek",
-        spec: escalationTierSpec,
-        options: { ...(opts.modelTiers?.deepseek ?? standIn("deepseek")), ...over("tier-deepseek") },
-        input: t.deepseek,
-        outputs: { results: t.results },
-      },
+      tierNode("rules", { tier: "rules", ...over("tier-rules") }),
+      tierNode("phi2", {
+        ...TIER_DEFAULTS.phi2,
+        ...(opts.modelTiers?.phi2 ?? standIn("phi2")),
+        ...over("tier-phi2"),
+      }),
+      tierNode("deepseek", {
+        ...TIER_DEFAULTS.deepseek,
+        ...(opts.modelTiers?.deepseek ?? standIn("deepseek")),
+        ...over("tier-deepseek"),
+      }),
       {
         name: "control-sink",
         spec: controlSinkSpec,

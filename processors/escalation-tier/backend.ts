@@ -11,11 +11,19 @@ export interface TierAnswer {
   summary: string;
   /** Tokens generated; 0 for backends without a model. */
   tokens: number;
+  /** Prompt tokens the model read (after prefix reuse, where the backend knows); default 0. */
+  promptTokens?: number;
+  /**
+   * The answer says the case is novel or correlated across sources: a tier with `handUpTier` hands
+   * it to that (deeper) tier as well. Default false.
+   */
+  handUp?: boolean;
 }
 
 /**
- * What answers a tier's requests: the rules backend now, node-llama-cpp and OpenAI-compatible HTTP
- * backends later. One instance per processor instance (partition).
+ * What answers a tier's requests: rules, node-llama-cpp with a local GGUF, or an OpenAI-compatible
+ * HTTP server. One instance per processor instance (partition); backends that hold a model share it
+ * between instances.
  */
 export interface TierBackend {
   /** Backend kind, e.g. "rules", "llama", "http". */

@@ -236,7 +236,7 @@ describe("escalation tier worker", () => {
   });
 
   it("rejects unknown backends and bad tier names at start", () => {
-    expect(() => driver(escalationTierSpec, { backend: { kind: "llama" } })).toThrow(
+    expect(() => driver(escalationTierSpec, { backend: { kind: "bogus" } })).toThrow(
       /escalationTier\.backend\.kind/,
     );
     expect(() => driver(escalationTierSpec, { tier: "Deep Seek" })).toThrow(/escalationTier\.tier/);
