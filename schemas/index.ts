@@ -3,6 +3,7 @@
  * Imports nothing else of ours.
  */
 export type {
+  AnomalyScore,
   ControlAction,
   Feedback,
   LogEvent,

@@ -42,6 +42,7 @@ function recordType<N extends RecordName>(name: N): RecordType<RecordValues[N]> 
 
 /** A RecordType for every record in `schemas/*.avsc`. */
 export const recordTypes: { readonly [N in RecordName]: RecordType<RecordValues[N]> } = {
+  AnomalyScore: recordType("AnomalyScore"),
   ControlAction: recordType("ControlAction"),
   Feedback: recordType("Feedback"),
   LogEvent: recordType("LogEvent"),

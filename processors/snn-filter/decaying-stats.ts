@@ -77,6 +77,15 @@ export class DecayingStats {
     return Math.max(-MAX_ABS_SCORE, Math.min(MAX_ABS_SCORE, z));
   }
 
+  /** Forgets everything the slot has seen. */
+  reset(slot: number): void {
+    this.weight[slot] = 0;
+    this.mean[slot] = 0;
+    this.m2[slot] = 0;
+    this.count[slot] = 0;
+    this.lastMs[slot] = Number.NaN;
+  }
+
   /** Adds sample `x` at event time `tMs`; an earlier `tMs` than the last is taken as Δt = 0. */
   observe(slot: number, tMs: number, x: number): void {
     const last = this.lastMs[slot] ?? Number.NaN;

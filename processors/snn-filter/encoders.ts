@@ -1,31 +1,30 @@
 import { DecayingStats, type DecayingStatsState } from "./decaying-stats.js";
 import { grownFloat64 } from "./slot-arrays.js";
 
-/** What an encoder makes of one input: a non-negative input current and the score behind it. */
-export interface Encoding {
-  /** Charge for the neurons this encoder drives (≥ 0; 0 during warm-up or inside the deadband). */
-  current: number;
-  /** The signed standard score the current came from (0 when there is none yet). */
-  score: number;
-}
-
 /**
- * Turns a stream of inputs per key slot into input currents. Telemetry encoders take numbers; the
- * seam is generic so log-template encoders (rate coding of template ids) and media encoders (novelty
- * of embeddings) can plug into the same filter shell later.
+ * Turns a stream of inputs per key slot into an input current for the neurons. Telemetry encoders
+ * take numbers; the seam is generic so a log encoder (rate coding of template ids) and media encoders
+ * (novelty of embeddings) plug into the same population later: each is one more input channel.
+ *
+ * `encode` returns the current (≥ 0) and leaves the signed score behind it in `score`, so the hot
+ * path allocates nothing.
  */
 export interface Encoder<In, State> {
   readonly name: string;
+  /** The signed score behind the last current `encode` returned (0 when there is none yet). */
+  readonly score: number;
   /** Allocates state for a new key; slots are handed out densely from 0. */
   addSlot(): number;
-  /** Encodes one input at event time `tMs` and updates the slot's state. */
-  encode(slot: number, tMs: number, input: In): Encoding;
+  /** Encodes one input at (local) time `tMs`, updates the slot's state and returns the current. */
+  encode(slot: number, tMs: number, input: In): number;
+  /** Forgets what the slot has seen (after a long gap). */
+  reset(slot: number): void;
   snapshot(slot: number): State;
   restore(slot: number, state: State): void;
 }
 
 export interface ScoreEncoderConfig {
-  /** Time constant in milliseconds of event time of the running mean and variance. */
+  /** Time constant in milliseconds of (local) time of the running mean and variance. */
   statsTauMs: number;
   /** |score| up to this produces no current; above it the current is |score| - deadband. */
   deadband: number;
@@ -33,20 +32,21 @@ export interface ScoreEncoderConfig {
   warmupSamples: number;
 }
 
-const SILENT: Encoding = Object.freeze({ current: 0, score: 0 });
-
-function excess(score: number, deadband: number): number {
-  return Math.max(0, Math.abs(score) - deadband);
+/** Current for a standard score: what exceeds the deadband, in either direction. */
+export function excess(score: number, deadband: number): number {
+  const a = score < 0 ? -score : score;
+  return a > deadband ? a - deadband : 0;
 }
 
 /**
- * Adaptive z-score: each value is scored against an exponentially weighted mean and variance on
- * event time (before the value itself is added, so a jump cannot hide itself), then rectified:
- * surprising values in either direction drive the neurons.
+ * Adaptive z-score: each value is scored against an exponentially weighted mean and variance
+ * (before the value itself is added, so a jump cannot hide itself), then rectified: surprising
+ * values in either direction drive the neurons.
  */
 export class ZScoreEncoder implements Encoder<number, DecayingStatsState> {
   readonly name = "zscore";
-  private readonly stats: DecayingStats;
+  score = 0;
+  readonly stats: DecayingStats;
 
   constructor(private readonly config: ScoreEncoderConfig) {
     this.stats = new DecayingStats(config.statsTauMs);
@@ -56,16 +56,20 @@ export class ZScoreEncoder implements Encoder<number, DecayingStatsState> {
     return this.stats.addSlot();
   }
 
-  encode(slot: number, tMs: number, value: number): Encoding {
-    const isWarm = this.stats.countOf(slot) >= this.config.warmupSamples;
-    const score = this.stats.score(slot, value);
-    this.stats.observe(slot, tMs, value);
-    return { current: isWarm ? excess(score, this.config.deadband) : 0, score };
+  /** True once the slot has seen `warmupSamples` values. */
+  isWarm(slot: number): boolean {
+    return this.stats.countOf(slot) >= this.config.warmupSamples;
   }
 
-  /** Running mean of the slot's values. */
-  meanOf(slot: number): number {
-    return this.stats.meanOf(slot);
+  encode(slot: number, tMs: number, value: number): number {
+    const isWarm = this.isWarm(slot);
+    this.score = this.stats.score(slot, value);
+    this.stats.observe(slot, tMs, value);
+    return isWarm ? excess(this.score, this.config.deadband) : 0;
+  }
+
+  reset(slot: number): void {
+    this.stats.reset(slot);
   }
 
   snapshot(slot: number): DecayingStatsState {
@@ -89,6 +93,7 @@ export interface DeltaEncoderState {
  */
 export class DeltaEncoder implements Encoder<number, DeltaEncoderState> {
   readonly name = "delta";
+  score = 0;
   private readonly stats: DecayingStats;
   private previous = new Float64Array(0);
 
@@ -108,15 +113,23 @@ export class DeltaEncoder implements Encoder<number, DeltaEncoderState> {
     return Number.isNaN(previous) ? undefined : previous;
   }
 
-  encode(slot: number, tMs: number, value: number): Encoding {
+  encode(slot: number, tMs: number, value: number): number {
     const previous = this.previous[slot] ?? Number.NaN;
     this.previous[slot] = value;
-    if (Number.isNaN(previous)) return SILENT;
+    if (Number.isNaN(previous)) {
+      this.score = 0;
+      return 0;
+    }
     const delta = value - previous;
     const isWarm = this.stats.countOf(slot) >= this.config.warmupSamples;
-    const score = this.stats.score(slot, delta);
+    this.score = this.stats.score(slot, delta);
     this.stats.observe(slot, tMs, delta);
-    return { current: isWarm ? excess(score, this.config.deadband) : 0, score };
+    return isWarm ? excess(this.score, this.config.deadband) : 0;
+  }
+
+  reset(slot: number): void {
+    this.previous[slot] = Number.NaN;
+    this.stats.reset(slot);
   }
 
   snapshot(slot: number): DeltaEncoderState {

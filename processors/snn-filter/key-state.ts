@@ -15,10 +15,12 @@ const statsState = z.object({
 /**
  * Shape check for a key's state read back from the "snn-state" store, so a snapshot written by an
  * incompatible version or for a population of another size is dropped (the key warms up again)
- * instead of corrupting the population or failing start-up.
+ * instead of corrupting the population or failing start-up. Sizes that depend on options (seasonal
+ * bins, weights) are checked again when the state is restored.
  */
 export const keyStateSchema: z.ZodType<KeyState> = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
+  clock: z.object({ lastMs: time, localMs: time, cadenceMs: time }),
   lif: z.object({
     lastMs: time,
     potential: perNeuron(z.number()),
@@ -27,5 +29,21 @@ export const keyStateSchema: z.ZodType<KeyState> = z.object({
   }),
   level: statsState,
   change: z.object({ previous: z.number().nullable(), stats: statsState }),
+  seasonal: z
+    .object({
+      firstMs: time,
+      mean: z.array(z.number()),
+      weight: z.array(z.number()),
+      lastMs: z.array(time),
+      residuals: statsState,
+    })
+    .nullable(),
+  crossing: z.object({ reference: z.number().nullable(), counts: statsState }),
+  synapses: z.object({
+    lastMs: time,
+    weights: z.array(z.number()).nullable(),
+    pre: z.array(z.number()),
+    post: z.array(z.number()),
+  }),
   recent: z.array(z.number()),
 });

@@ -52,6 +52,11 @@ export const NO_SPIKE: LifStep = Object.freeze({ neuron: -1, intensity: 0 });
  */
 export class LifPopulation {
   readonly neuronCount: number;
+  /**
+   * After each step: the largest potential / threshold among the neurons that were not refractory,
+   * measured after the input and before any reset (≥ 1 when one fired, 0 when none is positive).
+   */
+  lastPeak = 0;
   private readonly config: LifConfig;
   private readonly tauMs: Float64Array;
   private potential = new Float64Array(0);
@@ -123,6 +128,7 @@ export class LifPopulation {
     const base = slot * n;
     let winner = -1;
     let best = 0;
+    let peak = 0;
     for (let i = 0; i < n; i++) {
       const j = base + i;
       const current = currents[i] ?? 0;
@@ -135,17 +141,28 @@ export class LifPopulation {
       if (!isRefractory) v += current;
       this.potential[j] = v;
       this.threshold[j] = theta;
-      if (!isRefractory && v >= theta) {
-        const ratio = v / theta;
-        if (winner < 0 || ratio > best) {
-          winner = i;
-          best = ratio;
-        }
+      if (isRefractory) continue;
+      const ratio = v / theta;
+      if (ratio > peak) peak = ratio;
+      if (v >= theta && (winner < 0 || ratio > best)) {
+        winner = i;
+        best = ratio;
       }
     }
+    this.lastPeak = peak;
     if (winner < 0) return NO_SPIKE;
     this.fire(base, winner, t);
     return { neuron: winner, intensity: best };
+  }
+
+  /** Puts the slot back at rest, as a new slot starts. */
+  reset(slot: number): void {
+    this.checkSlot(slot);
+    const n = this.neuronCount;
+    this.potential.fill(0, slot * n, (slot + 1) * n);
+    this.threshold.fill(this.config.thresholdBase, slot * n, (slot + 1) * n);
+    this.refractoryUntilMs.fill(Number.NaN, slot * n, (slot + 1) * n);
+    this.lastMs[slot] = Number.NaN;
   }
 
   /** Event time of the slot's last step, or undefined before its first. */

@@ -2,7 +2,7 @@ import type { Counter, Gauge, Registry } from "prom-client";
 import { counter, gauge } from "../../streams/index.js";
 
 /** Why a record was rejected: a bounded label value. */
-export type InvalidReason = "non_finite" | "out_of_range" | "empty_field" | "late";
+export type InvalidReason = "non_finite" | "out_of_range" | "empty_field" | "late" | "too_many_keys";
 
 /** The SNN filter's metric catalogue; labels are bounded (processor, partition, reason), never keys. */
 export interface SnnMetrics {
@@ -11,6 +11,7 @@ export interface SnnMetrics {
   keys: Gauge<"processor" | "partition">;
   invalid: Counter<"processor" | "partition" | "reason">;
   duplicates: Counter<"processor" | "partition">;
+  gapResets: Counter<"processor" | "partition">;
 }
 
 export function snnMetrics(registry: Registry): SnnMetrics {
@@ -38,6 +39,11 @@ export function snnMetrics(registry: Registry): SnnMetrics {
     duplicates: counter(registry, {
       name: "spikemesh_snn_duplicate_records_total",
       help: "Telemetry events the SNN filter ignored as exact repeats of their key's last sample",
+      labelNames: ["processor", "partition"],
+    }),
+    gapResets: counter(registry, {
+      name: "spikemesh_snn_key_resets_total",
+      help: "Keys the SNN filter started over because they were silent for more than maxGapMs",
       labelNames: ["processor", "partition"],
     }),
   };

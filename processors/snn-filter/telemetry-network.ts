@@ -1,16 +1,27 @@
 import type { DecayingStatsState } from "./decaying-stats.js";
 import { DeltaEncoder, type DeltaEncoderState, ZScoreEncoder } from "./encoders.js";
-import { type LifConfig, LifPopulation, type LifSlotState } from "./lif-population.js";
+import { KeyClock, type KeyClockState } from "./key-clock.js";
+import { LevelCrossingEncoder, type LevelCrossingState } from "./level-crossing-encoder.js";
+import { LifPopulation, type LifSlotState } from "./lif-population.js";
 import type { SnnFilterOptions } from "./options.js";
 import { type RecentSummary, RecentWindow } from "./recent-window.js";
+import { SeasonalEncoder, type SeasonalState } from "./seasonal-encoder.js";
+import { InputSynapses, type SynapseState } from "./synapses.js";
 
 /**
  * What each neuron of a key's population listens to, by index: a fast and a slow neuron on the
- * z-score of the values (single outliers vs. sustained shifts) and a fast neuron on the z-score of
- * the change between samples (abrupt moves inside the normal range).
+ * surprise of the value (single outliers vs. sustained shifts), a fast neuron on the surprise of the
+ * change between samples (abrupt moves inside the normal range), and a slow neuron on the rate of
+ * level crossings (the signal getting busier).
  */
-export const NEURON_ROLES = ["level.fast", "level.slow", "change.fast"] as const;
+export const NEURON_ROLES = ["level.fast", "level.slow", "change.fast", "crossing.slow"] as const;
 export type NeuronRole = (typeof NEURON_ROLES)[number];
+
+/** Input channels (encoders) feeding the synapses, by index. A log encoder would be one more. */
+export const CHANNELS = ["value", "change", "crossing"] as const;
+
+/** Which model the value's surprise came from: the running mean or the seasonal baseline. */
+export type ValueBasis = "level" | "seasonal";
 
 /** A neuron fired: which, how strongly, and the scores and recent values behind it. */
 export interface Detection {
@@ -18,8 +29,9 @@ export interface Detection {
   role: NeuronRole;
   /** Potential over threshold at firing (≥ 1). */
   intensity: number;
-  /** Standard score of the value. */
+  /** Standard score of the value (against the running mean, or the seasonal baseline: `basis`). */
   score: number;
+  basis: ValueBasis;
   /** Standard score of the change from the previous value. */
   changeScore: number;
   recent: RecentSummary;
@@ -27,57 +39,94 @@ export interface Detection {
 
 /** Plain-JSON state of one key, as written to the store. */
 export interface KeyState {
-  version: 1;
+  version: 2;
+  clock: KeyClockState;
   lif: LifSlotState;
   level: DecayingStatsState;
   change: DeltaEncoderState;
+  seasonal: SeasonalState | null;
+  crossing: LevelCrossingState;
+  synapses: SynapseState;
   recent: number[];
 }
 
-export type TelemetryNetworkConfig = Pick<
+export type TelemetryNetworkConfig = Omit<
   SnnFilterOptions,
-  | "tauFastMs"
-  | "tauSlowMs"
-  | "thresholdBase"
-  | "thresholdJump"
-  | "tauThresholdMs"
-  | "refractoryMs"
-  | "inhibition"
-  | "statsTauMs"
-  | "zDeadband"
-  | "warmupSamples"
-  | "recentSamples"
+  "allowedLatenessMs" | "checkpointEveryMs" | "maxKeys"
 >;
 
+/** Maps a peak potential/threshold ratio r ≥ 0 to an anomaly score r / (1 + r): 0.5 exactly at threshold. */
+export function anomalyScoreOf(peak: number): number {
+  return peak > 0 ? peak / (1 + peak) : 0;
+}
+
 /**
- * The numeric core of the SNN filter: per key, two encoders feeding a small LIF population, plus a
+ * The numeric core of the SNN filter. Per key: a clock (event time, optionally rescaled to the key's
+ * cadence), encoders (adaptive z-score of the value, rate of change, seasonal baseline, level
+ * crossing) feeding input channels, synapses (optionally plastic) onto a small LIF population, and a
  * window of recent values for context. Knows keys and numbers, not records or stores.
+ *
+ * After each `observe`, `anomalyScore` holds the event's anomaly score in [0, 1): the population's
+ * peak potential/threshold r mapped to r / (1 + r), so a spike is exactly a score ≥ 0.5.
  */
 export class TelemetryNetwork {
+  /** Anomaly score of the last observed event. */
+  anomalyScore = 0;
+  /** True when the last observed event found its key silent for more than `maxGapMs` (it started over). */
+  didReset = false;
   private readonly slots = new Map<string, number>();
+  private readonly clock: KeyClock;
   private readonly level: ZScoreEncoder;
   private readonly change: DeltaEncoder;
+  private readonly seasonal: SeasonalEncoder | undefined;
+  private readonly crossing: LevelCrossingEncoder;
+  private readonly synapses: InputSynapses;
   private readonly population: LifPopulation;
   private readonly recent: RecentWindow;
+  private readonly inputs = new Float64Array(CHANNELS.length);
   private readonly currents = new Float64Array(NEURON_ROLES.length);
+  private lastSlot = -1;
+  private lastNeuron = -1;
+  private lastIntensity = 0;
+  private lastBasis: ValueBasis = "level";
+  private lastValueScore = 0;
 
-  constructor(config: TelemetryNetworkConfig) {
+  constructor(private readonly config: TelemetryNetworkConfig) {
     const encoder = {
       statsTauMs: config.statsTauMs,
       deadband: config.zDeadband,
       warmupSamples: config.warmupSamples,
     };
+    this.clock = new KeyClock(config.cadenceStepMs);
     this.level = new ZScoreEncoder(encoder);
     this.change = new DeltaEncoder(encoder);
-    const lif: LifConfig = {
-      neurons: [{ tauMs: config.tauFastMs }, { tauMs: config.tauSlowMs }, { tauMs: config.tauFastMs }],
+    this.seasonal =
+      config.seasonBins > 0
+        ? new SeasonalEncoder({ ...encoder, periodMs: config.seasonPeriodMs, bins: config.seasonBins })
+        : undefined;
+    this.crossing = new LevelCrossingEncoder(encoder);
+    // initial[channel][neuron]
+    this.synapses = new InputSynapses(
+      [
+        [1, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, config.crossingWeight],
+      ],
+      config.stdp,
+    );
+    this.population = new LifPopulation({
+      neurons: [
+        { tauMs: config.tauFastMs },
+        { tauMs: config.tauSlowMs },
+        { tauMs: config.tauFastMs },
+        { tauMs: config.tauSlowMs },
+      ],
       thresholdBase: config.thresholdBase,
       thresholdJump: config.thresholdJump,
       tauThresholdMs: config.tauThresholdMs,
       refractoryMs: config.refractoryMs,
       inhibition: config.inhibition,
-    };
-    this.population = new LifPopulation(lif);
+    });
     this.recent = new RecentWindow(config.recentSamples);
   }
 
@@ -86,10 +135,16 @@ export class TelemetryNetwork {
     return this.slots.size;
   }
 
+  hasKey(key: string): boolean {
+    return this.slots.has(key);
+  }
+
   /** Newest event time seen for `key`, or undefined for a new key. */
   lastTimeOf(key: string): number | undefined {
     const slot = this.slots.get(key);
-    return slot === undefined ? undefined : this.population.lastTimeOf(slot);
+    if (slot === undefined) return undefined;
+    const last = this.clock.lastOf(slot);
+    return Number.isNaN(last) ? undefined : last;
   }
 
   /**
@@ -99,30 +154,79 @@ export class TelemetryNetwork {
   isRepeat(key: string, tMs: number, value: number): boolean {
     const slot = this.slots.get(key);
     if (slot === undefined) return false;
-    return this.population.lastTimeOf(slot) === tMs && this.change.previousOf(slot) === value;
+    return this.clock.lastOf(slot) === tMs && this.change.previousOf(slot) === value;
+  }
+
+  /** Current input weight of `channel` onto `neuron` for `key` (the initial weight unless STDP learned). */
+  weightOf(key: string, channel: number, neuron: number): number | undefined {
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.synapses.weightOf(slot, channel, neuron);
   }
 
   /**
-   * Feeds one finite value of `key` at event time `tMs`; returns a Detection when a neuron fires,
-   * else null. A `tMs` earlier than the key's newest is applied at the newest time (Δt = 0).
+   * Feeds one finite value of `key` at event time `tMs`. Returns the index of the neuron that fired,
+   * or -1; `anomalyScore` and, after a spike, `detection()` describe the event. A `tMs` earlier than
+   * the key's newest is applied at the newest time (Δt = 0).
    */
-  observe(key: string, tMs: number, value: number): Detection | null {
-    const slot = this.slotOf(key);
-    const level = this.level.encode(slot, tMs, value);
-    const change = this.change.encode(slot, tMs, value);
-    this.currents[0] = level.current;
-    this.currents[1] = level.current;
-    this.currents[2] = change.current;
-    const step = this.population.step(slot, tMs, this.currents);
+  observe(key: string, tMs: number, value: number): number {
+    return this.observeSlot(this.slotOf(key), tMs, value);
+  }
+
+  /** `observe` for a slot from `slotOf`, skipping the key lookup. */
+  observeSlot(slot: number, tMs: number, value: number): number {
+    this.didReset = this.clock.gapOf(slot, tMs) > this.config.maxGapMs;
+    if (this.didReset) this.resetSlot(slot);
+    const local = this.clock.advance(slot, tMs);
+    const eventMs = Math.max(tMs, this.clock.lastOf(slot));
+    let valueCurrent = this.level.encode(slot, local, value);
+    let valueScore = this.level.score;
+    let basis: ValueBasis = "level";
+    const seasonal = this.seasonal;
+    if (seasonal !== undefined) {
+      const seasonalCurrent = seasonal.encode(slot, local, eventMs, value);
+      const std = this.level.stats.stdOf(slot);
+      if (
+        seasonal.isWarm(slot) &&
+        seasonal.meanSquaredError(slot) < this.config.seasonPreference * std * std
+      ) {
+        valueCurrent = seasonalCurrent;
+        valueScore = seasonal.score;
+        basis = "seasonal";
+      }
+    }
+    this.inputs[0] = valueCurrent;
+    this.inputs[1] = this.change.encode(slot, local, value);
+    this.inputs[2] = this.crossing.encode(
+      slot,
+      local,
+      value,
+      this.config.crossingStepSd * this.level.stats.stdOf(slot),
+    );
+    this.synapses.project(slot, local, this.inputs, this.currents);
+    const step = this.population.step(slot, local, this.currents);
     this.recent.push(slot, value);
-    if (step.neuron < 0) return null;
+    this.anomalyScore = anomalyScoreOf(this.population.lastPeak);
+    this.lastSlot = slot;
+    this.lastNeuron = step.neuron;
+    if (step.neuron < 0) return -1;
+    this.synapses.onSpike(slot, step.neuron);
+    this.lastIntensity = step.intensity;
+    this.lastBasis = basis;
+    this.lastValueScore = valueScore;
+    return step.neuron;
+  }
+
+  /** What the spike of the last `observe` was about; undefined when it did not fire. */
+  detection(): Detection | undefined {
+    if (this.lastNeuron < 0) return undefined;
     return {
-      neuron: step.neuron,
-      role: NEURON_ROLES[step.neuron] ?? "level.fast",
-      intensity: step.intensity,
-      score: level.score,
-      changeScore: change.score,
-      recent: this.recent.summary(slot),
+      neuron: this.lastNeuron,
+      role: NEURON_ROLES[this.lastNeuron] ?? "level.fast",
+      intensity: this.lastIntensity,
+      score: this.lastValueScore,
+      basis: this.lastBasis,
+      changeScore: this.change.score,
+      recent: this.recent.summary(this.lastSlot),
     };
   }
 
@@ -130,34 +234,68 @@ export class TelemetryNetwork {
     const slot = this.slots.get(key);
     if (slot === undefined) return undefined;
     return {
-      version: 1,
+      version: 2,
+      clock: this.clock.snapshot(slot),
       lif: this.population.snapshot(slot),
       level: this.level.snapshot(slot),
       change: this.change.snapshot(slot),
+      seasonal: this.seasonal?.snapshot(slot) ?? null,
+      crossing: this.crossing.snapshot(slot),
+      synapses: this.synapses.snapshot(slot),
       recent: this.recent.snapshot(slot),
     };
   }
 
-  /** Loads a key's state (creating the key); a state from an incompatible version is rejected. */
+  /** Loads a key's state (creating the key); a state of another version or shape is rejected. */
   restore(key: string, state: KeyState): void {
-    if (state.version !== 1)
+    if (state.version !== 2) {
       throw new RangeError(`TelemetryNetwork: unknown state version ${String(state.version)}`);
+    }
+    if ((state.seasonal === null) !== (this.seasonal === undefined)) {
+      throw new RangeError("TelemetryNetwork: state and configuration disagree on the seasonal encoder");
+    }
+    const isNew = !this.slots.has(key);
     const slot = this.slotOf(key);
-    this.population.restore(slot, state.lif);
+    try {
+      this.population.restore(slot, state.lif);
+      if (state.seasonal) this.seasonal?.restore(slot, state.seasonal);
+    } catch (err) {
+      if (isNew) this.resetSlot(slot);
+      throw err;
+    }
+    this.clock.restore(slot, state.clock);
     this.level.restore(slot, state.level);
     this.change.restore(slot, state.change);
+    this.crossing.restore(slot, state.crossing);
+    this.synapses.restore(slot, state.synapses);
     this.recent.restore(slot, state.recent);
   }
 
-  private slotOf(key: string): number {
+  /** The dense slot of `key`, allocated at rest for a new key. */
+  slotOf(key: string): number {
     let slot = this.slots.get(key);
     if (slot === undefined) {
       slot = this.population.addSlot();
+      this.clock.addSlot();
       this.level.addSlot();
       this.change.addSlot();
+      this.seasonal?.addSlot();
+      this.crossing.addSlot();
+      this.synapses.addSlot();
       this.recent.addSlot();
       this.slots.set(key, slot);
     }
     return slot;
+  }
+
+  private resetSlot(slot: number): void {
+    this.clock.reset(slot);
+    this.population.reset(slot);
+    this.level.reset(slot);
+    this.change.reset(slot);
+    this.seasonal?.reset(slot);
+    this.crossing.reset(slot);
+    this.synapses.reset(slot);
+    this.recent.restore(slot, []);
   }
 }

@@ -1,6 +1,7 @@
 import avro from "avsc";
 import { describe, expect, it } from "vitest";
 import {
+  type AnomalyScore,
   type ControlAction,
   type Feedback,
   type LogEvent,
@@ -99,7 +100,17 @@ const feedback: Feedback = {
 const weight: RouteWeight = { route: "host-1/cpu", weight: 0.42, updates: 17, ts };
 
 /** One or more typed samples per record: tsc checks them against the generated interfaces. */
+const anomalyScore: AnomalyScore = {
+  ts,
+  source: "host-1",
+  metric: "cpu.util",
+  value: 0.93,
+  score: 0.62,
+  isSpike: true,
+};
+
 const samples: { [N in keyof RecordValues]: RecordValues[N][] } = {
+  AnomalyScore: [anomalyScore],
   ControlAction: [control],
   Feedback: [feedback],
   LogEvent: [log],

@@ -2,11 +2,14 @@ import type { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { TelemetryGenerator } from "../../cli/demo/telemetry-generator.js";
 import {
+  type KeyState,
   NEURON_ROLES,
   ROUTER_RANK,
   type SnnFilterOptions,
   type SnnFilterOutputs,
+  snnFilterOptions,
   snnFilterSpec,
+  TelemetryNetwork,
   traceIdOf,
 } from "../../processors/snn-filter/index.js";
 import { keyStateSchema } from "../../processors/snn-filter/key-state.js";
@@ -124,8 +127,24 @@ describe("snn-filter: filtering", () => {
     expect(v.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(v.intensity).toBeGreaterThanOrEqual(1);
     const payload = JSON.parse(v.payload);
-    expect(Object.keys(payload)).toEqual(["metric", "value", "role", "z", "dz", "min", "max", "mean"]);
-    expect(payload).toMatchObject({ metric: "cpu.util", value: 80, role: NEURON_ROLES[v.neuron], max: 80 });
+    expect(Object.keys(payload)).toEqual([
+      "metric",
+      "value",
+      "role",
+      "z",
+      "basis",
+      "dz",
+      "min",
+      "max",
+      "mean",
+    ]);
+    expect(payload).toMatchObject({
+      metric: "cpu.util",
+      value: 80,
+      role: NEURON_ROLES[v.neuron],
+      basis: "level",
+      max: 80,
+    });
     expect(payload.z).toBeGreaterThan(20);
     expect(payload.dz).toBeGreaterThan(10);
     expect(payload.min).toBeLessThan(50);
@@ -172,18 +191,22 @@ describe("snn-filter: state", () => {
     expect(spikeBytes(got).equals(spikeBytes(expected))).toBe(true);
   });
 
-  it("drops a stored state of another shape so the key warms up again", () => {
-    const state = {
-      version: 1,
-      lif: { lastMs: 0, potential: [0, 0, 0], threshold: [1, 1, 1], refractoryUntilMs: [null, null, null] },
-      level: { weight: 1, mean: 0, m2: 0, count: 1, lastMs: 0 },
-      change: { previous: 0, stats: { weight: 0, mean: 0, m2: 0, count: 0, lastMs: null } },
-      recent: [0],
-    };
+  it("recognises a stored state of another shape, so the key warms up again instead", () => {
+    const network = new TelemetryNetwork(snnFilterOptions.parse({}));
+    for (let i = 0; i < 50; i++) network.observe("host-a/cpu.util", T0 + i * STEP_MS, 40 + (i % 3));
+    const state = JSON.parse(JSON.stringify(network.snapshot("host-a/cpu.util"))) as KeyState;
     expect(keyStateSchema.safeParse(state).success).toBe(true);
-    const twoNeurons = { ...state, lif: { ...state.lif, potential: [0, 0], threshold: [1, 1] } };
-    expect(keyStateSchema.safeParse(twoNeurons).success).toBe(false);
-    expect(keyStateSchema.safeParse({ ...state, version: 2 }).success).toBe(false);
+    const threeNeurons = { ...state, lif: { ...state.lif, potential: [0, 0, 0] } };
+    expect(keyStateSchema.safeParse(threeNeurons).success).toBe(false);
+    expect(keyStateSchema.safeParse({ ...state, version: 1 }).success).toBe(false);
+    // Option-dependent sizes (seasonal bins) pass the shape check but not restore(); the filter then
+    // drops the state and the key starts from rest.
+    const other = new TelemetryNetwork(snnFilterOptions.parse({ seasonBins: 24 }));
+    expect(() => other.restore("host-a/cpu.util", state)).toThrow(RangeError);
+    expect(other.lastTimeOf("host-a/cpu.util")).toBeUndefined();
+    const same = new TelemetryNetwork(snnFilterOptions.parse({}));
+    same.restore("host-a/cpu.util", state);
+    expect(same.snapshot("host-a/cpu.util")).toEqual(state);
   });
 });
 
