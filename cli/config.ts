@@ -162,6 +162,9 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
       .slice("SPIKEMESH_".length)
       .split("__")
       .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+    // Other tools' SPIKEMESH_* variables (test settings, scripts) are not config: only variables
+    // naming a top-level field are taken; within a field, unknown names are errors as usual.
+    if (!(path[0]! in configSchema.shape)) continue;
     let node = out;
     for (const key of path.slice(0, -1)) {
       node[key] = typeof node[key] === "object" && node[key] !== null ? node[key] : {};

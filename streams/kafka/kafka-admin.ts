@@ -34,8 +34,31 @@ export class KafkaAdmin implements Admin {
 
   /** Creates missing topics (config errors throw CONFIG_INVALID before any is created) and waits for leaders. */
   /** Also takes {@link KafkaTopicConfig}: extra Kafka topic configs passed through as given. */
+  /**
+   * Creates the topics that do not exist. Waiting for their leaders can fail while the broker is
+   * still finishing an earlier deletion of the same names (UNKNOWN_TOPIC_OR_PARTITION) or moving
+   * leadership: such failures are retried, skipping what got created, for up to the admin timeout.
+   */
   async createTopics(topics: KafkaTopicConfig[]): Promise<void> {
     for (const t of topics) validateTopicConfig(t);
+    const deadline = performance.now() + this.deps.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.createOnce(topics);
+      } catch (err) {
+        const again =
+          hasKafkaErrorType(err, "UNKNOWN_TOPIC_OR_PARTITION") || (isSpikemeshError(err) && err.retriable);
+        if (!again || performance.now() >= deadline) {
+          throw isSpikemeshError(err)
+            ? err
+            : fromKafkaError(err, `creating topics ${topics.map((t) => t.name).join(", ")}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async createOnce(topics: KafkaTopicConfig[]): Promise<void> {
     const admin = await this.deps.client();
     const existing = new Set(await this.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
@@ -49,6 +72,7 @@ export class KafkaAdmin implements Admin {
     } catch (err) {
       // Another client created it between our list and create: that is what we wanted.
       if (hasKafkaErrorType(err, "TOPIC_ALREADY_EXISTS") && !hasOtherErrors(err)) return;
+      if (hasKafkaErrorType(err, "UNKNOWN_TOPIC_OR_PARTITION")) throw err;
       throw fromKafkaError(err, `creating topics ${missing.map((t) => t.name).join(", ")}`);
     }
   }
