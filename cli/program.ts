@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { registerConfig } from "./commands/config.js";
 import { registerConsume } from "./commands/consume.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerNab } from "./commands/nab.js";
 import { registerProduce } from "./commands/produce.js";
 import { registerRegistry } from "./commands/registry.js";
 import { registerRun } from "./commands/run.js";
@@ -53,5 +54,6 @@ export function buildProgram(): Command {
   registerTopics(program);
   registerRegistry(program);
   registerConfig(program);
+  registerNab(program);
   return program;
 }
