@@ -6,8 +6,10 @@ import { registerConsume } from "./commands/consume.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerNab } from "./commands/nab.js";
 import { registerProduce } from "./commands/produce.js";
+import { registerRecordings } from "./commands/recordings.js";
 import { registerRegistry } from "./commands/registry.js";
 import { registerRun } from "./commands/run.js";
+import { registerServeModel } from "./commands/serve-model.js";
 import { registerTopics } from "./commands/topics.js";
 import { packageRoot } from "./package-root.js";
 
@@ -52,8 +54,10 @@ export function buildProgram(): Command {
   registerProduce(program);
   registerConsume(program);
   registerTopics(program);
+  registerRecordings(program);
   registerRegistry(program);
   registerConfig(program);
   registerNab(program);
+  registerServeModel(program);
   return program;
 }

@@ -1,0 +1,21 @@
+/** Record and replay: self-contained recordings of topics, replayed into any transport. */
+
+export {
+  type RecordBound,
+  type RecordTopicsOptions,
+  recordTopics,
+  registrySchemaLookup,
+} from "./recorder.js";
+export {
+  RECORDING_MAGIC,
+  type RecordedRecord,
+  type RecordedSchema,
+} from "./recording-format.js";
+export {
+  type ReadOptions,
+  RecordingCorruptError,
+  RecordingReader,
+  verifyRecording,
+} from "./recording-reader.js";
+export { RecordingWriter, type RecordingWriterOptions } from "./recording-writer.js";
+export { type ReplayOptions, type ReplayResult, replayRecording } from "./replayer.js";

@@ -1,0 +1,182 @@
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { crc32, inflateRawSync } from "node:zlib";
+import { SpikemeshError } from "../errors.js";
+import {
+  BLOCK_HEADER_BYTES,
+  ENTRY_RECORD,
+  ENTRY_SCHEMA,
+  ENTRY_TOPIC,
+  EntryReader,
+  MAX_BLOCK_BYTES,
+  RECORDING_MAGIC,
+  type RecordedRecord,
+  type RecordedSchema,
+} from "./recording-format.js";
+
+/** A recording is damaged at `byteOffset`; everything before that offset is intact. */
+export class RecordingCorruptError extends SpikemeshError {
+  override readonly name = "RecordingCorruptError";
+  constructor(
+    readonly file: string,
+    readonly byteOffset: number,
+    reason: string,
+    /** Records readable before the damage. */
+    readonly validRecords?: number,
+  ) {
+    super("LOG_CORRUPT", `${file}: ${reason} at byte offset ${byteOffset}`, { context: { file } });
+  }
+}
+
+export interface ReadOptions {
+  /** Stop quietly at the first damaged block (see `reader.corruption`) instead of throwing. */
+  salvage?: boolean;
+}
+
+/**
+ * Reads a recording block by block. `records()` yields records in file order; schemas are
+ * collected in `schemas` as they appear (always before the records that need them).
+ */
+export class RecordingReader {
+  readonly schemas = new Map<number, RecordedSchema>();
+  /** Set when `salvage` stopped at a damaged block. */
+  corruption: RecordingCorruptError | undefined;
+  /** Bytes of whole, valid blocks read so far. */
+  validBytes = 0;
+  readonly fileBytes: number;
+  private readonly topics: string[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly options: ReadOptions = {},
+  ) {
+    const fd = openSync(path, "r");
+    try {
+      this.fileBytes = fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  *records(): Generator<RecordedRecord> {
+    let count = 0;
+    for (const { raw, offset } of this.blocks()) {
+      const r = new EntryReader(raw);
+      try {
+        while (!r.done) {
+          const rec = this.entry(r);
+          if (rec) {
+            count++;
+            yield rec;
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err;
+        const e = new RecordingCorruptError(
+          this.path,
+          offset,
+          `malformed entry in block (${err.message})`,
+          count,
+        );
+        if (!this.options.salvage) throw e;
+        this.corruption = e;
+        return;
+      }
+    }
+  }
+
+  /** The file's blocks, decompressed, each with its byte offset. */
+  private *blocks(): Generator<{ raw: Buffer; offset: number }> {
+    const fd = openSync(this.path, "r");
+    try {
+      const magic = Buffer.alloc(RECORDING_MAGIC.length);
+      const got = readSync(fd, magic, 0, magic.length, 0);
+      if (got < magic.length || !magic.equals(RECORDING_MAGIC)) {
+        throw new RecordingCorruptError(this.path, 0, "not a spikemesh recording (bad magic bytes)");
+      }
+      let offset = magic.length;
+      this.validBytes = offset;
+      const header = Buffer.alloc(BLOCK_HEADER_BYTES);
+      while (offset < this.fileBytes) {
+        const block = this.readBlock(fd, header, offset);
+        if (block instanceof RecordingCorruptError) {
+          if (!this.options.salvage) throw block;
+          this.corruption = block;
+          return;
+        }
+        offset += BLOCK_HEADER_BYTES + block.compressedLength;
+        this.validBytes = offset;
+        yield { raw: block.raw, offset: offset - BLOCK_HEADER_BYTES - block.compressedLength };
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private readBlock(
+    fd: number,
+    header: Buffer,
+    offset: number,
+  ): { raw: Buffer; compressedLength: number } | RecordingCorruptError {
+    const corrupt = (reason: string) => new RecordingCorruptError(this.path, offset, reason);
+    if (readSync(fd, header, 0, BLOCK_HEADER_BYTES, offset) < BLOCK_HEADER_BYTES) {
+      return corrupt("truncated block header (the recording was cut short)");
+    }
+    const compressedLength = header.readUInt32LE(0);
+    const rawLength = header.readUInt32LE(4);
+    if (compressedLength > MAX_BLOCK_BYTES || rawLength > MAX_BLOCK_BYTES) {
+      return corrupt(`implausible block lengths ${compressedLength}/${rawLength}`);
+    }
+    const compressed = Buffer.allocUnsafe(compressedLength);
+    if (readSync(fd, compressed, 0, compressedLength, offset + BLOCK_HEADER_BYTES) < compressedLength) {
+      return corrupt("truncated block (the recording was cut short)");
+    }
+    if (crc32(compressed) !== header.readUInt32LE(8)) return corrupt("block checksum mismatch");
+    let raw: Buffer;
+    try {
+      raw = inflateRawSync(compressed);
+    } catch (err) {
+      return corrupt(`block does not decompress: ${(err as Error).message}`);
+    }
+    if (raw.length !== rawLength)
+      return corrupt(`block decompresses to ${raw.length} bytes, header says ${rawLength}`);
+    return { raw, compressedLength };
+  }
+
+  private entry(r: EntryReader): RecordedRecord | undefined {
+    const kind = r.u8();
+    if (kind === ENTRY_TOPIC) {
+      const index = r.varint();
+      this.topics[index] = r.string();
+      return undefined;
+    }
+    if (kind === ENTRY_SCHEMA) {
+      const id = r.varint();
+      const subject = r.string();
+      this.schemas.set(id, { id, subject, schema: r.string() });
+      return undefined;
+    }
+    if (kind !== ENTRY_RECORD) throw new RangeError(`unknown entry kind ${kind}`);
+    const topicIndex = r.varint();
+    const topic = this.topics[topicIndex];
+    if (topic === undefined) throw new RangeError(`record names topic #${topicIndex} before its entry`);
+    const partition = r.varint();
+    const offset = r.varint();
+    const timestampMs = r.f64();
+    const key = r.nullable();
+    const value = r.nullable();
+    const headers: Record<string, string> = {};
+    for (let n = r.varint(); n > 0; n--) headers[r.string()] = r.string();
+    return { topic, partition, offset, timestampMs, key, value, headers };
+  }
+}
+
+/**
+ * Checks every block of a recording (lengths, checksums, decompression, entries) without keeping
+ * anything; returns the number of records and the first damage, if any.
+ */
+export function verifyRecording(path: string): { records: number; corruption?: RecordingCorruptError } {
+  const reader = new RecordingReader(path, { salvage: true });
+  let records = 0;
+  for (const _ of reader.records()) records++;
+  return reader.corruption ? { records, corruption: reader.corruption } : { records };
+}
