@@ -91,7 +91,10 @@ export class RecordingReader {
       const magic = Buffer.alloc(RECORDING_MAGIC.length);
       const got = readSync(fd, magic, 0, magic.length, 0);
       if (got < magic.length || !magic.equals(RECORDING_MAGIC)) {
-        throw new RecordingCorruptError(this.path, 0, "not a spikemesh recording (bad magic bytes)");
+        const e = new RecordingCorruptError(this.path, 0, "not a spikemesh recording (bad magic bytes)");
+        if (!this.options.salvage) throw e;
+        this.corruption = e;
+        return;
       }
       let offset = magic.length;
       this.validBytes = offset;
