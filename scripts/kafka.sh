@@ -2,6 +2,7 @@
 # Local single-node Apache Kafka (KRaft, combined broker + controller) for development and tests.
 #
 #   scripts/kafka.sh start [--port 19092] [--controller-port PORT+1] [--timeout 120] [--owner-pid PID]
+#                          [--sasl-port PORT --scram-user NAME:PASSWORD ...]
 #   scripts/kafka.sh stop  [--port 19092] [--timeout 30]
 #   scripts/kafka.sh status [--port 19092]
 #   scripts/kafka.sh fetch
@@ -12,6 +13,11 @@
 # is <run dir>/kafka-<port>.pid. With --owner-pid, a watchdog stops the broker when that process
 # exits (test runs use it so an interrupted run leaves no broker behind). Java 17+ and Maven 3
 # must be installed.
+#
+# --sasl-port adds a SASL_PLAINTEXT listener (SCRAM-SHA-256 and SCRAM-SHA-512) beside the
+# PLAINTEXT one, which the broker keeps for itself. Each --scram-user NAME:PASSWORD is created at
+# format time (StorageTool --add-scram) for both mechanisms; names and passwords may not contain
+# ',', '[', ']' or '='.
 #
 # Environment (all optional):
 #   SPIKEMESH_KAFKA_VERSION  broker version (default 3.9.2; 4.x works too, e.g. 4.1.2)
@@ -110,7 +116,7 @@ running_pid() {
 }
 
 write_config() {
-  local data="$1" port="$2" cport="$3"
+  local data="$1" port="$2" cport="$3" sasl_port="$4"
   cat >"$data/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
@@ -136,6 +142,17 @@ num.recovery.threads.per.data.dir=1
 log.cleaner.threads=1
 log.cleaner.dedupe.buffer.size=8388608
 EOF
+  if [[ -n "$sasl_port" ]]; then
+    # Later lines win in a properties file.
+    cat >>"$data/server.properties" <<EOF
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_PLAINTEXT://127.0.0.1:$sasl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+  fi
   if [[ -n "${SPIKEMESH_KAFKA_PROPS:-}" ]]; then
     [[ -f "$SPIKEMESH_KAFKA_PROPS" ]] || die "SPIKEMESH_KAFKA_PROPS=$SPIKEMESH_KAFKA_PROPS is not a file"
     cat "$SPIKEMESH_KAFKA_PROPS" >>"$data/server.properties"
@@ -177,17 +194,26 @@ EOF
 }
 
 start() {
-  local port=19092 cport="" timeout_s=120 owner=""
+  local port=19092 cport="" timeout_s=120 owner="" sasl_port="" scram=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --port) port="$2"; shift 2 ;;
       --controller-port) cport="$2"; shift 2 ;;
       --timeout) timeout_s="$2"; shift 2 ;;
       --owner-pid) owner="$2"; shift 2 ;;
+      --sasl-port) sasl_port="$2"; shift 2 ;;
+      --scram-user)
+        [[ "$2" =~ ^([^]:,=[]+):([^],=[]+)$ ]] || die "--scram-user takes NAME:PASSWORD without ',', '[', ']' or '='"
+        for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+          scram+=(--add-scram "$mechanism=[name=${BASH_REMATCH[1]},password=${BASH_REMATCH[2]}]")
+        done
+        shift 2
+        ;;
       *) die "unknown option for start: $1" ;;
     esac
   done
   cport="${cport:-$((port + 1))}"
+  [[ ${#scram[@]} -eq 0 || -n "$sasl_port" ]] || die "--scram-user needs --sasl-port (the listener that uses it)"
   local existing
   existing="$(running_pid "$port")"
   if [[ -n "$existing" ]]; then
@@ -197,23 +223,27 @@ start() {
   fi
   fetch
   need java "install a Java 17+ runtime"
-  for p in "$port" "$cport"; do
+  for p in "$port" "$cport" $sasl_port; do
     port_open "$p" && die "port $p on 127.0.0.1 is already in use; pick another with --port / --controller-port"
   done
   mkdir -p "$RUN_DIR"
   local data
   data="$(mktemp -d "${TMPDIR:-/tmp}/spikemesh-kafka-$port.XXXXXX")"
-  write_config "$data" "$port" "$cport"
+  write_config "$data" "$port" "$cport" "$sasl_port"
   local started=$SECONDS
   local jvm=(java "-Xmx$HEAP" -Xms64m -Xss512k -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError
     -Djava.awt.headless=true "-Dkafka.logs.dir=$data/logs" "-Dlog4j.configuration=file:$data/log4j.properties"
     "-Dlog4j2.configurationFile=$data/log4j2.properties"
     -cp "$LIBS/*")
   # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
-  local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # Like Kafka's Uuid.randomUuid, draw again when it starts with '-': StorageTool would take it for
+  # an option ("argument --cluster-id/-t: expected one argument") and the start would fail.
+  local cluster_id="-"
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
   if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$data/server.properties" \
-    >"$data/format.log" 2>&1; then
+    ${scram[@]+"${scram[@]}"} >"$data/format.log" 2>&1; then
     cat "$data/format.log" >&2
     rm -rf "$data"
     die "formatting KRaft storage failed (kafka.tools.StorageTool format)"
@@ -223,7 +253,8 @@ start() {
   printf '%s\n%s\n' "$pid" "$data" >"$(pid_file "$port")"
   log "starting broker (pid $pid, data $data)"
   local deadline=$((SECONDS + timeout_s))
-  until grep -qs 'Kafka Server started' "$data/logs/server.log" && port_open "$port"; do
+  until grep -qs 'Kafka Server started' "$data/logs/server.log" && port_open "$port" &&
+    { [[ -z "$sasl_port" ]] || port_open "$sasl_port"; }; do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 30 "$data/stdout.log" "$data/logs/server.log" >&2 2>/dev/null || true
       rm -f "$(pid_file "$port")"
@@ -242,7 +273,7 @@ start() {
       kill -0 "$2" 2>/dev/null && exec "$3" stop --port "$4"' watchdog "$owner" "$pid" "$SELF" "$port" \
       >/dev/null 2>&1 </dev/null &
   fi
-  log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$port in $((SECONDS - started)) s (controller port $cport)"
+  log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$port in $((SECONDS - started)) s (controller port $cport${sasl_port:+, SASL/SCRAM port $sasl_port})"
   echo "127.0.0.1:$port"
 }
 

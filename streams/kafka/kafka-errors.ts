@@ -43,6 +43,8 @@ const NAME_CODES: Record<string, ErrorCode> = {
   KafkaJSTopicMetadataNotLoaded: "TRANSIENT",
 };
 
+const SASL_HINT = "check the SASL mechanism, username and password the client is configured with";
+
 const HINTS: Partial<Record<ErrorCode, string>> = {
   TRANSIENT: "check that the brokers are reachable",
   TIMEOUT: "the broker did not answer in time; check its load and the client's requestTimeoutMs",
@@ -82,7 +84,11 @@ export function fromKafkaError(err: unknown, what: string, context: ErrorContext
   const retriable = code === "TRANSIENT" || code === "TIMEOUT";
   const detail =
     root !== top && root.message !== top.message ? `${top.message} (${root.message})` : top.message;
-  const hint = HINTS[code];
+  const isAuthFailure =
+    root.type === "SASL_AUTHENTICATION_FAILED" ||
+    root.name === "KafkaJSSASLAuthenticationError" ||
+    top.name === "KafkaJSSASLAuthenticationError";
+  const hint = isAuthFailure ? SASL_HINT : HINTS[code];
   return new SpikemeshError(code, `${what} failed: ${detail}${hint ? `; ${hint}` : ""}`, {
     retriable,
     cause: err,

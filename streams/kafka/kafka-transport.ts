@@ -4,7 +4,6 @@ import { type Clock, systemClock } from "../clock.js";
 import { SpikemeshError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type {
-  Admin,
   Consumer,
   ConsumerOptions,
   Producer,
@@ -112,7 +111,8 @@ export class KafkaTransport implements Transport {
     });
   }
 
-  admin(): Admin {
+  /** The concrete KafkaAdmin, whose createTopics also takes extra Kafka topic configs. */
+  admin(): KafkaAdmin {
     this.assertOpen();
     return new KafkaAdmin({ client: () => this.connectAdmin(), timeoutMs: this.adminTimeoutMs });
   }

@@ -19,7 +19,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => undefined;
   }
   const started = performance.now();
-  const broker: LocalBroker = await startLocalBroker();
+  // The log cleaner looks for work every 0.5 s instead of 15 s, so compaction tests finish quickly.
+  const broker: LocalBroker = await startLocalBroker({ props: { "log.cleaner.backoff.ms": "500" } });
   process.stderr.write(
     `[kafka] test broker ${broker.bootstrap} up after ${Math.round(performance.now() - started)} ms\n`,
   );
