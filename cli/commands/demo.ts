@@ -5,8 +5,9 @@ import { runCommand, withRuntime } from "../command-context.js";
 import { type DemoProgress, runDemo } from "../demo/run-demo.js";
 import type { DemoSummary } from "../demo/summary.js";
 import { parseDuration } from "../durations.js";
+import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
 
-interface DemoFlags {
+interface DemoFlags extends MetricsFlags {
   duration: number;
   step: number;
   hosts: number;
@@ -17,7 +18,7 @@ interface DemoFlags {
 }
 
 export function registerDemo(program: Command): void {
-  program
+  const demo = program
     .command("demo")
     .description(
       "Run the mesh on the embedded runtime over generated host telemetry with labelled incidents, then print a summary read back from the topics",
@@ -33,7 +34,8 @@ export function registerDemo(program: Command): void {
     .option("--seed <n>", "generator seed", intArg(0, 2 ** 31), 7)
     .option("--keep-running", "after the history, keep producing live samples until Ctrl-C", false)
     .option("--json", "print the summary as JSON on stdout", false)
-    .option("--reset", "on Kafka: delete the demo's topics (left by an earlier run) before starting", false)
+    .option("--reset", "on Kafka: delete the demo's topics (left by an earlier run) before starting", false);
+  addMetricsOptions(demo)
     .addHelpText(
       "after",
       "\nThe demo works in <dataDir>/demo, emptied at start. The phi2 and deepseek tiers are answered by the rules\nbackend here (each result's model says so); point the tiers at GGUF models with `spikemesh run`.",
@@ -46,16 +48,19 @@ export function registerDemo(program: Command): void {
         const run = await withRuntime(
           ctx,
           (runtime) =>
-            runDemo(runtime, ctx.config, ctx.log, {
-              durationMs: flags.duration,
-              stepMs: flags.step,
-              hosts: flags.hosts,
-              seed: flags.seed,
-              keepRunning: flags.keepRunning,
-              signal: ctx.signal,
-              onProgress: progress.update,
-              resetTopics: flags.reset,
-            }),
+            withMetricsServer(flags, ctx.log, (metrics) =>
+              runDemo(runtime, ctx.config, ctx.log, {
+                durationMs: flags.duration,
+                stepMs: flags.step,
+                hosts: flags.hosts,
+                seed: flags.seed,
+                keepRunning: flags.keepRunning,
+                signal: ctx.signal,
+                onProgress: progress.update,
+                resetTopics: flags.reset,
+                metrics,
+              }),
+            ),
           { dataDir },
         );
         progress.done();

@@ -2,52 +2,57 @@ import { type Command, InvalidArgumentError } from "commander";
 import { TopologyRunner } from "../../streams/index.js";
 import { runCommand, withRuntime } from "../command-context.js";
 import { meshTopology } from "../mesh-topology.js";
+import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
 
 const PRESETS = ["mesh"] as const;
 type Preset = (typeof PRESETS)[number];
 
 export function registerRun(program: Command): void {
-  program
+  const run = program
     .command("run")
     .description("Run a topology until SIGINT/SIGTERM, then finish in-flight records, commit and exit")
-    .option("--topology <preset>", `topology preset (${PRESETS.join(", ")})`, presetArg, "mesh")
+    .option("--topology <preset>", `topology preset (${PRESETS.join(", ")})`, presetArg, "mesh");
+  addMetricsOptions(run)
     .addHelpText(
       "after",
       "\nPer-node options come from the configuration's `nodes` map, e.g. in spikemesh.yaml:\n  nodes:\n    router: { windowMs: 10000 }\n    snn-filter: { zDeadband: 3 }",
     )
-    .action(async (flags: { topology: Preset }, command: Command) => {
+    .action(async (flags: { topology: Preset } & MetricsFlags, command: Command) => {
       await runCommand(command, (ctx) =>
-        withRuntime(ctx, async (runtime) => {
-          const topology = meshTopology({
-            appId: ctx.config.appId,
-            partitions: ctx.config.runner.partitions,
-            options: ctx.config.nodes,
-          });
-          const runner = new TopologyRunner(topology, {
-            transport: runtime.transport,
-            codec: runtime.codec,
-            logger: ctx.log,
-            seed: ctx.config.runner.seed,
-            guarantee: ctx.config.runner.guarantee,
-            maxBatchRecords: ctx.config.runner.maxBatchRecords,
-            maxQueuedRecords: ctx.config.runner.maxQueuedRecords,
-            maxRetries: ctx.config.runner.maxRetries,
-          });
-          await runner.start();
-          ctx.log.info(
-            { topology: flags.topology, transport: runtime.transport.kind, registry: runtime.registryUrl },
-            "running; Ctrl-C or SIGTERM stops gracefully",
-          );
-          const stopped = new Promise<void>((resolve) =>
-            ctx.signal.addEventListener("abort", () => resolve(), { once: true }),
-          );
-          try {
-            await Promise.race([stopped, runner.crashed]);
-          } finally {
-            await runner.stop();
-          }
-          return 0;
-        }),
+        withRuntime(ctx, (runtime) =>
+          withMetricsServer(flags, ctx.log, async (metrics) => {
+            const topology = meshTopology({
+              appId: ctx.config.appId,
+              partitions: ctx.config.runner.partitions,
+              options: ctx.config.nodes,
+            });
+            const runner = new TopologyRunner(topology, {
+              transport: runtime.transport,
+              codec: runtime.codec,
+              logger: ctx.log,
+              metrics,
+              seed: ctx.config.runner.seed,
+              guarantee: ctx.config.runner.guarantee,
+              maxBatchRecords: ctx.config.runner.maxBatchRecords,
+              maxQueuedRecords: ctx.config.runner.maxQueuedRecords,
+              maxRetries: ctx.config.runner.maxRetries,
+            });
+            await runner.start();
+            ctx.log.info(
+              { topology: flags.topology, transport: runtime.transport.kind, registry: runtime.registryUrl },
+              "running; Ctrl-C or SIGTERM stops gracefully",
+            );
+            const stopped = new Promise<void>((resolve) =>
+              ctx.signal.addEventListener("abort", () => resolve(), { once: true }),
+            );
+            try {
+              await Promise.race([stopped, runner.crashed]);
+            } finally {
+              await runner.stop();
+            }
+            return 0;
+          }),
+        ),
       );
     });
 }

@@ -1,3 +1,4 @@
+import type { Registry } from "prom-client";
 import { recordTypes, type TelemetryEvent } from "../../schemas/index.js";
 import {
   type Clock,
@@ -32,6 +33,8 @@ export interface DemoOptions {
   /** Delete the topology's topics first when they already hold records (Kafka: a demo needs empty topics). */
   resetTopics?: boolean;
   clock?: Clock;
+  /** Registry the runner and processors write their metrics to (served by `--metrics-port`). Default: a fresh one. */
+  metrics?: Registry;
 }
 
 export interface DemoProgress {
@@ -89,6 +92,7 @@ export async function runDemo(
     codec: runtime.codec,
     logger: log,
     clock,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     seed: config.runner.seed,
     guarantee: config.runner.guarantee,
     maxBatchRecords: config.runner.maxBatchRecords,

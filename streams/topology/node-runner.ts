@@ -8,7 +8,7 @@ import { tpKey } from "../transport/transport.js";
 import type { RecordCodec } from "./codec.js";
 import { readToEnd } from "./partition-reader.js";
 import { PartitionWorker, type WorkerSettings } from "./partition-worker.js";
-import type { RunnerMetrics } from "./runner-metrics.js";
+import { initNodeSeries, type RunnerMetrics } from "./runner-metrics.js";
 import { TableReader } from "./table-reader.js";
 import { Task } from "./task.js";
 import { changelogTopic, groupId, nodeName, type TopologyNode } from "./topology.js";
@@ -70,6 +70,7 @@ export class NodeRunner {
 
   async start(): Promise<void> {
     const { transport } = this.deps;
+    initNodeSeries(this.deps.runnerMetrics, this.name, this.node.input, Object.values(this.node.outputs));
     for (const [name, topic] of Object.entries(this.node.tables ?? {})) {
       const type = this.node.spec.tables?.[name];
       if (!type) continue;

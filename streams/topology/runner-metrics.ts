@@ -64,3 +64,34 @@ export function runnerMetrics(registry: Registry): RunnerMetrics {
     }),
   };
 }
+
+/** Error codes a record can be dead-lettered with (see failure-policy.ts): decode, validation, size, exhausted retries. */
+export const DEAD_LETTER_CODES = [
+  "DECODE_FAILED",
+  "SCHEMA_UNKNOWN",
+  "RECORD_INVALID",
+  "RECORD_TOO_LARGE",
+  "ENCODE_FAILED",
+  "TRANSIENT",
+  "TIMEOUT",
+] as const;
+
+/**
+ * Starts a node's counters at zero for every label set it can ever have, so dashboards and alert
+ * rules see a series (and a rate of 0) before the first record, retry or dead letter rather than
+ * "no data". The sets are bounded: processor, its input and output topics, and the codes above.
+ */
+export function initNodeSeries(
+  metrics: RunnerMetrics,
+  processor: string,
+  input: string,
+  outputs: readonly string[],
+): void {
+  metrics.recordsIn.inc({ processor, topic: input }, 0);
+  for (const topic of new Set(outputs)) metrics.recordsOut.inc({ processor, topic }, 0);
+  for (const code of DEAD_LETTER_CODES) metrics.deadLettered.inc({ processor, topic: input, code }, 0);
+  metrics.retries.inc({ processor }, 0);
+  metrics.commits.inc({ processor }, 0);
+  metrics.assigned.set({ processor }, 0);
+  metrics.paused.set({ processor }, 0);
+}

@@ -4,10 +4,11 @@ import { ConfigError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Transport } from "../transport/transport.js";
 import type { RecordCodec } from "./codec.js";
+import { LagMonitor } from "./lag-monitor.js";
 import { NodeRunner, type RunnerSettings } from "./node-runner.js";
 import { parseOptions } from "./options.js";
 import { runnerMetrics } from "./runner-metrics.js";
-import { nodeName, type Topology, topologyTopics, validateTopology } from "./topology.js";
+import { groupId, nodeName, type Topology, topologyTopics, validateTopology } from "./topology.js";
 
 export type Guarantee = "at_least_once" | "exactly_once";
 
@@ -36,6 +37,8 @@ export interface TopologyRunnerOptions {
   retryMaxMs?: number;
   /** Default 100 ms. */
   wallTickMs?: number;
+  /** How often consumer lag per group and partition is sampled for `spikemesh_consumer_lag_records`. Default 5000 ms; 0 turns it off. */
+  lagIntervalMs?: number;
 }
 
 /**
@@ -45,6 +48,7 @@ export interface TopologyRunnerOptions {
 export class TopologyRunner {
   readonly metrics: Registry;
   private readonly nodes: NodeRunner[] = [];
+  private readonly lag: LagMonitor;
   private started = false;
 
   constructor(
@@ -85,6 +89,13 @@ export class TopologyRunner {
     topology.nodes.forEach((node, i) => {
       this.nodes.push(new NodeRunner(topology.appId, node, parsed[i], deps, settings));
     });
+    this.lag = new LagMonitor({
+      admin: opts.transport.admin(),
+      groups: topology.nodes.map((node) => ({ group: groupId(topology.appId, node), topic: node.input })),
+      metrics: deps.runnerMetrics,
+      log: opts.logger,
+      intervalMs: opts.lagIntervalMs ?? 5000,
+    });
   }
 
   /** Creates missing topics and starts every node. */
@@ -94,6 +105,7 @@ export class TopologyRunner {
     try {
       await this.opts.transport.admin().createTopics(topologyTopics(this.topology));
       for (const node of this.nodes) await node.start();
+      this.lag.start();
     } catch (err) {
       // Nothing may keep running (or keep the process alive) after a failed start.
       await this.stop().catch((stopErr: unknown) =>
@@ -116,6 +128,7 @@ export class TopologyRunner {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    await this.lag.stop();
     for (const node of this.nodes) await node.stop();
     this.opts.logger.info({ appId: this.topology.appId }, "topology stopped");
   }
