@@ -3,3 +3,4 @@ export * from "./escalation-tier/index.js";
 export * from "./feedback-learner/index.js";
 export * from "./router/index.js";
 export * from "./snn-filter/index.js";
+export * from "./spike-correlator/index.js";

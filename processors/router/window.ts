@@ -8,6 +8,11 @@ export interface SpikeReading {
   metric: string;
   value: number | null;
   z: number | null;
+  /**
+   * Set for a correlated spike from the spike-correlator (type REASONING_TRIGGER, payload
+   * `{kind: "correlated", sources: [...]}`): the sources that spiked together. Null otherwise.
+   */
+  correlatedSources?: string[] | null;
 }
 
 /** One source's spikes in one tumbling event-time window; a JSON value in the "windows" store. */
@@ -54,7 +59,17 @@ export function readSpike(spike: SpikeRecord): SpikeReading {
     );
   }
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-  return { metric: fields.metric, value: num(fields.value), z: num(fields.z) };
+  const reading: SpikeReading = { metric: fields.metric, value: num(fields.value), z: num(fields.z) };
+  const sources = fields.sources;
+  if (
+    spike.type === "REASONING_TRIGGER" &&
+    fields.kind === "correlated" &&
+    Array.isArray(sources) &&
+    sources.every((s) => typeof s === "string")
+  ) {
+    reading.correlatedSources = [...new Set(sources as string[])].sort(compareStrings);
+  }
+  return reading;
 }
 
 /** Start of the tumbling window holding `tsMs` (windows are aligned to multiples of `windowMs`). */
@@ -78,13 +93,16 @@ export function formCases(
   for (const startMs of [...byStart.keys()].sort((a, b) => a - b)) {
     const group = (byStart.get(startMs) ?? []).sort((a, b) => compareStrings(a.source, b.source));
     const endMs = startMs + windowMs;
-    if (group.length >= correlationMinSources && group.length > 1) {
+    // A correlated spike (from the spike-correlator, which sees sources across partitions) makes its
+    // window's case correlated even when this router instance saw only one of the sources.
+    const correlated = group.flatMap((w) => w.spikes.flatMap((s) => s.reading.correlatedSources ?? []));
+    if ((group.length >= correlationMinSources && group.length > 1) || correlated.length > 0) {
       cases.push({
         kind: "correlated",
         startMs,
         endMs,
         lead: leadSource(group),
-        sources: group.map((w) => w.source),
+        sources: [...new Set([...group.map((w) => w.source), ...correlated])].sort(compareStrings),
         windows: group,
       });
     } else {

@@ -1,4 +1,4 @@
-import { fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
+import { DecayFactor, fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
 
 /** Plain-JSON state of one slot's statistics. */
 export interface DecayingStatsState {
@@ -32,11 +32,13 @@ export class DecayingStats {
   private count = new Float64Array(0);
   private lastMs = new Float64Array(0);
   private slots = 0;
+  private readonly decay: DecayFactor;
 
   /** @param tauMs time constant in milliseconds of event time over which old samples fade to 1/e. */
   constructor(private readonly tauMs: number) {
     if (!(tauMs > 0) || !Number.isFinite(tauMs))
       throw new RangeError(`DecayingStats: tauMs must be > 0, got ${tauMs}`);
+    this.decay = new DecayFactor(tauMs);
   }
 
   addSlot(): number {
@@ -58,10 +60,16 @@ export class DecayingStats {
     return this.mean[slot] ?? 0;
   }
 
+  /** Weighted (population) variance. */
+  varianceOf(slot: number): number {
+    const w = this.weight[slot] ?? 0;
+    const v = w > 0 ? (this.m2[slot] ?? 0) / w : 0;
+    return v > 0 ? v : 0;
+  }
+
   /** Weighted (population) standard deviation. */
   stdOf(slot: number): number {
-    const w = this.weight[slot] ?? 0;
-    return w > 0 ? Math.sqrt(Math.max(0, (this.m2[slot] ?? 0) / w)) : 0;
+    return Math.sqrt(this.varianceOf(slot));
   }
 
   /**
@@ -90,7 +98,7 @@ export class DecayingStats {
   observe(slot: number, tMs: number, x: number): void {
     const last = this.lastMs[slot] ?? Number.NaN;
     const t = Number.isNaN(last) ? tMs : Math.max(tMs, last);
-    const decay = Number.isNaN(last) || t === last ? 1 : Math.exp(-(t - last) / this.tauMs);
+    const decay = Number.isNaN(last) ? 1 : this.decay.of(t - last);
     const w = (this.weight[slot] ?? 0) * decay + 1;
     const oldMean = this.mean[slot] ?? 0;
     const newMean = oldMean + (x - oldMean) / w;

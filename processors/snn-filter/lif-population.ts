@@ -1,4 +1,4 @@
-import { fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
+import { DecayFactor, fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
 
 /** One neuron of the per-key population. */
 export interface LifNeuronConfig {
@@ -58,7 +58,8 @@ export class LifPopulation {
    */
   lastPeak = 0;
   private readonly config: LifConfig;
-  private readonly tauMs: Float64Array;
+  private readonly leak: DecayFactor[];
+  private readonly thresholdLeak: DecayFactor;
   private potential = new Float64Array(0);
   private threshold = new Float64Array(0);
   private refractoryUntilMs = new Float64Array(0);
@@ -88,7 +89,8 @@ export class LifPopulation {
     }
     this.config = config;
     this.neuronCount = config.neurons.length;
-    this.tauMs = Float64Array.from(config.neurons, (n) => n.tauMs);
+    this.leak = config.neurons.map((n) => new DecayFactor(n.tauMs));
+    this.thresholdLeak = new DecayFactor(config.tauThresholdMs);
   }
 
   /** Number of slots allocated so far. */
@@ -119,12 +121,12 @@ export class LifPopulation {
   step(slot: number, tMs: number, currents: ArrayLike<number>): LifStep {
     this.checkSlot(slot);
     const n = this.neuronCount;
-    const { thresholdBase, tauThresholdMs } = this.config;
+    const { thresholdBase } = this.config;
     const last = this.lastMs[slot] ?? Number.NaN;
     const t = Number.isNaN(last) ? tMs : Math.max(tMs, last);
     const dt = Number.isNaN(last) ? 0 : t - last;
     this.lastMs[slot] = t;
-    const thresholdDecay = dt > 0 ? Math.exp(-dt / tauThresholdMs) : 1;
+    const thresholdDecay = this.thresholdLeak.of(dt);
     const base = slot * n;
     let winner = -1;
     let best = 0;
@@ -133,8 +135,7 @@ export class LifPopulation {
       const j = base + i;
       const current = currents[i] ?? 0;
       if (!Number.isFinite(current)) throw new RangeError(`LifPopulation.step: current ${i} is ${current}`);
-      const tau = this.tauMs[i] ?? 1;
-      let v = (this.potential[j] ?? 0) * (dt > 0 ? Math.exp(-dt / tau) : 1);
+      let v = (this.potential[j] ?? 0) * this.leak[i]!.of(dt);
       const theta = thresholdBase + ((this.threshold[j] ?? thresholdBase) - thresholdBase) * thresholdDecay;
       // NaN (never fired) compares false: not refractory.
       const isRefractory = t < (this.refractoryUntilMs[j] ?? Number.NaN);

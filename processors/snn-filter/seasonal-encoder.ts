@@ -1,6 +1,6 @@
 import { DecayingStats, type DecayingStatsState } from "./decaying-stats.js";
 import { excess } from "./encoders.js";
-import { fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
+import { DecayFactor, fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
 
 export interface SeasonalEncoderConfig {
   /** Length of the pattern, ms of event time (a day: 86 400 000). */
@@ -48,7 +48,7 @@ export class SeasonalEncoder {
   private binLastMs = new Float64Array(0);
   private firstMs = new Float64Array(0);
   private slots = 0;
-  private readonly binTauMs: number;
+  private readonly binDecay: DecayFactor;
 
   constructor(private readonly config: SeasonalEncoderConfig) {
     if (!Number.isInteger(config.bins) || config.bins < 1) {
@@ -56,7 +56,7 @@ export class SeasonalEncoder {
     }
     if (!(config.periodMs > 0)) throw new RangeError(`SeasonalEncoder: periodMs must be > 0`);
     this.residuals = new DecayingStats(config.statsTauMs);
-    this.binTauMs = MEMORY_PERIODS * config.periodMs;
+    this.binDecay = new DecayFactor(MEMORY_PERIODS * config.periodMs);
   }
 
   addSlot(): number {
@@ -85,8 +85,7 @@ export class SeasonalEncoder {
   /** Mean squared residual of the baseline's predictions (variance + squared mean of the residuals). */
   meanSquaredError(slot: number): number {
     const m = this.residuals.meanOf(slot);
-    const s = this.residuals.stdOf(slot);
-    return s * s + m * m;
+    return this.residuals.varianceOf(slot) + m * m;
   }
 
   /**
@@ -112,7 +111,7 @@ export class SeasonalEncoder {
       current = isWarm ? excess(this.score, this.config.deadband) : 0;
     }
     const last = this.binLastMs[j] ?? Number.NaN;
-    const decay = Number.isNaN(last) || eventMs <= last ? 1 : Math.exp(-(eventMs - last) / this.binTauMs);
+    const decay = Number.isNaN(last) ? 1 : this.binDecay.of(eventMs - last);
     const w = (this.weight[j] ?? 0) * decay + 1;
     this.weight[j] = w;
     this.mean[j] = (this.mean[j] ?? 0) + (value - (this.mean[j] ?? 0)) / w;

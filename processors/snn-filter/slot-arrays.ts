@@ -28,3 +28,23 @@ export function toJsonNumber(x: number): number | null {
 export function fromJsonNumber(x: number | null | undefined): number {
   return typeof x === "number" && Number.isFinite(x) ? x : Number.NaN;
 }
+
+/**
+ * exp(-Δt/τ) for one τ, remembering the last Δt: samples mostly arrive at a steady cadence, so the
+ * same Δt comes back again and again and the exponential is computed once, not per event.
+ */
+export class DecayFactor {
+  private lastDt = 0;
+  private lastFactor = 1;
+
+  constructor(readonly tauMs: number) {}
+
+  /** exp(-dt/τ); 1 for dt ≤ 0. */
+  of(dt: number): number {
+    if (dt === this.lastDt) return this.lastFactor;
+    const f = dt > 0 ? Math.exp(-dt / this.tauMs) : 1;
+    this.lastDt = dt;
+    this.lastFactor = f;
+    return f;
+  }
+}

@@ -1,5 +1,5 @@
 import type { StdpOptions } from "./options.js";
-import { fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
+import { DecayFactor, fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
 
 /** Plain-JSON state of one key's synapses; `weights` is null while plasticity is off. */
 export interface SynapseState {
@@ -29,12 +29,16 @@ export class InputSynapses {
   private post = new Float64Array(0);
   private lastMs = new Float64Array(0);
   private slots = 0;
+  private readonly preDecay: DecayFactor;
+  private readonly postDecay: DecayFactor;
 
   /** @param initial weights as initial[channel][neuron]. */
   constructor(
     initial: ReadonlyArray<readonly number[]>,
     private readonly stdp: StdpOptions,
   ) {
+    this.preDecay = new DecayFactor(stdp.tauPlusMs);
+    this.postDecay = new DecayFactor(stdp.tauMinusMs);
     this.channels = initial.length;
     this.neurons = initial[0]?.length ?? 0;
     if (this.channels === 0 || this.neurons === 0) throw new RangeError("InputSynapses: empty weight matrix");
@@ -90,12 +94,12 @@ export class InputSynapses {
       }
       return;
     }
-    const { aMinus, tauPlusMs, tauMinusMs, weightMax } = this.stdp;
+    const { aMinus, weightMax } = this.stdp;
     const last = this.lastMs[slot] ?? Number.NaN;
     const dt = Number.isNaN(last) || tMs <= last ? 0 : tMs - last;
     if (Number.isNaN(last) || tMs > last) this.lastMs[slot] = tMs;
-    const preDecay = dt > 0 ? Math.exp(-dt / tauPlusMs) : 1;
-    const postDecay = dt > 0 ? Math.exp(-dt / tauMinusMs) : 1;
+    const preDecay = this.preDecay.of(dt);
+    const postDecay = this.postDecay.of(dt);
     const wBase = slot * C * N;
     for (let n = 0; n < N; n++) this.post[slot * N + n] = (this.post[slot * N + n] ?? 0) * postDecay;
     for (let c = 0; c < C; c++) {

@@ -181,14 +181,11 @@ export class TelemetryNetwork {
     let valueCurrent = this.level.encode(slot, local, value);
     let valueScore = this.level.score;
     let basis: ValueBasis = "level";
+    const variance = this.level.stats.varianceOf(slot);
     const seasonal = this.seasonal;
     if (seasonal !== undefined) {
       const seasonalCurrent = seasonal.encode(slot, local, eventMs, value);
-      const std = this.level.stats.stdOf(slot);
-      if (
-        seasonal.isWarm(slot) &&
-        seasonal.meanSquaredError(slot) < this.config.seasonPreference * std * std
-      ) {
+      if (seasonal.isWarm(slot) && seasonal.meanSquaredError(slot) < this.config.seasonPreference * variance) {
         valueCurrent = seasonalCurrent;
         valueScore = seasonal.score;
         basis = "seasonal";
@@ -200,7 +197,7 @@ export class TelemetryNetwork {
       slot,
       local,
       value,
-      this.config.crossingStepSd * this.level.stats.stdOf(slot),
+      this.config.crossingStepSd * Math.sqrt(variance),
     );
     this.synapses.project(slot, local, this.inputs, this.currents);
     const step = this.population.step(slot, local, this.currents);
