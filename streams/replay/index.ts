@@ -19,3 +19,4 @@ export {
 } from "./recording-reader.js";
 export { RecordingWriter, type RecordingWriterOptions } from "./recording-writer.js";
 export { type ReplayOptions, type ReplayResult, replayRecording } from "./replayer.js";
+export { type OutputRecord, type RunRecordingOptions, replayClock, runRecording } from "./testing.js";

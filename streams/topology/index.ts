@@ -27,3 +27,4 @@ export {
   topologyTopics,
   validateTopology,
 } from "./topology.js";
+export { type DrainProbe, probeCommitted, type WaitForDrainOptions, waitForDrain } from "./drain.js";
