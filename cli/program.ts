@@ -11,6 +11,7 @@ import { registerRegistry } from "./commands/registry.js";
 import { registerRun } from "./commands/run.js";
 import { registerServeModel } from "./commands/serve-model.js";
 import { registerTopics } from "./commands/topics.js";
+import { registerWhatIf } from "./commands/whatif.js";
 import { packageRoot } from "./package-root.js";
 
 /** The `spikemesh` command: global options here, one module per command under commands/. */
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerConsume(program);
   registerTopics(program);
   registerRecordings(program);
+  registerWhatIf(program);
   registerRegistry(program);
   registerConfig(program);
   registerNab(program);

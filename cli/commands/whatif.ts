@@ -1,0 +1,82 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { type Command, InvalidArgumentError } from "commander";
+import { runCommand, UsageError } from "../command-context.js";
+import { loadConfig } from "../config.js";
+import { formatWhatIf, type LabelledWindow, type WhatIfPrices, whatIfRun } from "../whatif.js";
+
+interface WhatIfFlags {
+  a: string;
+  b: string;
+  labels?: string;
+  price: WhatIfPrices;
+  json?: string;
+}
+
+export function registerWhatIf(program: Command): void {
+  program
+    .command("whatif")
+    .description(
+      "Run two configurations over one recording at full speed (embedded runtime) and compare them side by side",
+    )
+    .argument("<file>", "recording (.smrec) holding telemetry.raw")
+    .requiredOption("--a <config>", "configuration A (spikemesh.yaml format; its `nodes` options apply)")
+    .requiredOption("--b <config>", "configuration B")
+    .option(
+      "--labels <file>",
+      "JSON list of labelled windows {name, sources, metric?, startMs, endMs} to score caught/missed",
+    )
+    .option(
+      "--price <tier=perK>",
+      "price per 1000 tokens for a tier, e.g. deepseek=0.002 (repeatable)",
+      priceArg,
+      {},
+    )
+    .option("--json <file>", "also write both runs as JSON")
+    .addHelpText(
+      "after",
+      "\nModel tiers answer with the backends the configurations name (the rules stand-in by default). Token counts are\nestimates: ceil(request context characters / 4) in, plus the result's reported tokens (64 when it reports none) out.",
+    )
+    .action(async (file: string, flags: WhatIfFlags, command: Command) => {
+      await runCommand(command, async () => {
+        if (!existsSync(file)) throw new UsageError(`recording not found: ${file}`);
+        const configA = loadConfig({ file: flags.a, env: {} });
+        const configB = loadConfig({ file: flags.b, env: {} });
+        const labels = flags.labels ? readLabels(flags.labels) : undefined;
+        const options = { ...(labels ? { labels } : {}), prices: flags.price };
+        const a = await whatIfRun(file, "a", configA, options);
+        const b = await whatIfRun(file, "b", configB, options);
+        a.label = flags.a;
+        b.label = flags.b;
+        process.stdout.write(`${a.events} events from ${file}\n${formatWhatIf(a, b)}`);
+        if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ file, a, b }, null, 2)}\n`);
+        return 0;
+      });
+    });
+}
+
+function readLabels(path: string): LabelledWindow[] {
+  if (!existsSync(path)) throw new UsageError(`--labels: file not found: ${path}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UsageError(`--labels: ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new UsageError(`--labels: ${path} must hold a JSON list`);
+  return parsed.map((w, i) => {
+    const ok =
+      typeof w?.name === "string" &&
+      Array.isArray(w.sources) &&
+      typeof w.startMs === "number" &&
+      typeof w.endMs === "number";
+    if (!ok) throw new UsageError(`--labels: entry ${i} needs name, sources[], startMs and endMs`);
+    return w as LabelledWindow;
+  });
+}
+
+function priceArg(value: string, previous: WhatIfPrices): WhatIfPrices {
+  const [tier, price] = value.split("=");
+  const n = Number(price);
+  if (!tier || !(n >= 0)) throw new InvalidArgumentError(`expected tier=price, got "${value}"`);
+  return { ...previous, [tier]: n };
+}
