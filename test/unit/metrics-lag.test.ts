@@ -1,0 +1,116 @@
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { commandRegistry, MetricsServer } from "../../cli/metrics-server.js";
+import { EmbeddedTransport } from "../../streams/embedded/index.js";
+import { silentLogger } from "../../streams/logger.js";
+import { LagMonitor } from "../../streams/topology/lag-monitor.js";
+import { DEAD_LETTER_CODES, initNodeSeries, runnerMetrics } from "../../streams/topology/runner-metrics.js";
+import { tempDir } from "./helpers/temp-dir.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function lagOf(registry: Registry): Promise<Record<string, number>> {
+  const json = await registry.getSingleMetric("spikemesh_consumer_lag_records")!.get();
+  return Object.fromEntries(
+    json.values.map((v) => [`${v.labels.group} ${v.labels.topic}/${v.labels.partition}`, v.value]),
+  );
+}
+
+describe("consumer lag", () => {
+  it("is the end offset minus the committed offset per group and partition (from the first offset before any commit)", async () => {
+    const t = await tempDir("spikemesh-lag-");
+    const transport = new EmbeddedTransport({ dataDir: t.dir, logger: silentLogger() });
+    cleanups.push(t.remove, () => transport.close());
+    const admin = transport.admin();
+    await admin.createTopics([{ name: "in", partitions: 2 }]);
+    const producer = transport.producer();
+    await producer.send([
+      ...Array.from({ length: 7 }, () => ({ topic: "in", key: null, value: Buffer.from("x"), partition: 0 })),
+      ...Array.from({ length: 3 }, () => ({ topic: "in", key: null, value: Buffer.from("y"), partition: 1 })),
+    ]);
+    const consumer = transport.consumer({ groupId: "app.fast" });
+    await consumer.subscribe(["in"]);
+    await consumer.commit([
+      { topic: "in", partition: 0, offset: 5 },
+      { topic: "in", partition: 1, offset: 3 },
+    ]);
+    const registry = new Registry();
+    const monitor = new LagMonitor({
+      admin,
+      groups: [
+        { group: "app.fast", topic: "in" },
+        { group: "app.idle", topic: "in" },
+      ],
+      metrics: runnerMetrics(registry),
+      log: silentLogger(),
+      intervalMs: 0,
+    });
+    await monitor.sample();
+    expect(await lagOf(registry)).toEqual({
+      "app.fast in/0": 2,
+      "app.fast in/1": 0,
+      "app.idle in/0": 7,
+      "app.idle in/1": 3,
+    });
+    await producer.send([{ topic: "in", key: null, value: Buffer.from("z"), partition: 1 }]);
+    await monitor.sample();
+    expect((await lagOf(registry))["app.fast in/1"]).toBe(1);
+    await monitor.stop();
+  });
+
+  it("keeps the last figures when the admin fails", async () => {
+    const registry = new Registry();
+    const metrics = runnerMetrics(registry);
+    metrics.lag.set({ group: "g", topic: "t", partition: "0" }, 4);
+    const failing = {
+      describeTopics: () => Promise.reject(new Error("broker down")),
+    } as unknown as ConstructorParameters<typeof LagMonitor>[0]["admin"];
+    const monitor = new LagMonitor({
+      admin: failing,
+      groups: [{ group: "g", topic: "t" }],
+      metrics,
+      log: silentLogger(),
+    });
+    await monitor.sample();
+    expect(await lagOf(registry)).toEqual({ "g t/0": 4 });
+  });
+});
+
+describe("zero-started runner series", () => {
+  it("gives every bounded label set a series before the first record", async () => {
+    const registry = new Registry();
+    initNodeSeries(runnerMetrics(registry), "router", "spikes", ["escalations.rules", "escalations.phi2"]);
+    const text = await registry.metrics();
+    expect(text).toContain('spikemesh_records_in_total{processor="router",topic="spikes"} 0');
+    expect(text).toContain('spikemesh_records_out_total{processor="router",topic="escalations.phi2"} 0');
+    for (const code of DEAD_LETTER_CODES)
+      expect(text).toContain(
+        `spikemesh_dlq_records_total{processor="router",topic="spikes",code="${code}"} 0`,
+      );
+  });
+});
+
+describe("metrics server", () => {
+  it("serves the registry and the default process metrics on /metrics, 404 elsewhere", async () => {
+    const registry = commandRegistry();
+    runnerMetrics(registry).recordsIn.inc({ processor: "p", topic: "t" }, 3);
+    const server = await MetricsServer.start({ registry, port: 0, host: "127.0.0.1", log: silentLogger() });
+    cleanups.push(() => server.close());
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const body = await res.text();
+    expect(body).toContain('spikemesh_records_in_total{processor="p",topic="t"} 3');
+    for (const name of [
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "nodejs_eventloop_lag_p99_seconds",
+      "nodejs_heap_size_used_bytes",
+    ])
+      expect(body).toMatch(new RegExp(`^${name} `, "m"));
+    expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+  });
+});
