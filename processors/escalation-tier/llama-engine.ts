@@ -63,6 +63,8 @@ type LlamaModule = typeof import("node-llama-cpp");
 const RECENT_LOG_LINES = 40;
 /** How long a failed load waits for llama.cpp's explanation to arrive in the log, ms. */
 const LOG_WAIT_MS = 500;
+/** Magic, version, tensor count and KV count. */
+const GGUF_HEADER_BYTES = 24;
 
 interface SharedLlama {
   llama: Llama;
@@ -70,6 +72,9 @@ interface SharedLlama {
   recent: { n: number; line: string }[];
   logged: number;
   listeners: Set<(level: string, message: string) => void>;
+  key: string;
+  /** Engines (and loads in progress) using this instance; at 0 it is disposed so the process can exit. */
+  users: number;
 }
 
 const llamas = new Map<string, Promise<SharedLlama>>();
@@ -80,7 +85,7 @@ async function sharedLlama(mod: LlamaModule, gpu: LlamaEngineOptions["gpu"], max
   let shared = llamas.get(key);
   if (!shared) {
     const listeners = new Set<(level: string, message: string) => void>();
-    const state = { recent: [] as SharedLlama["recent"], logged: 0, listeners };
+    const state = { recent: [] as SharedLlama["recent"], logged: 0, listeners, key, users: 0 };
     shared = mod
       .getLlama({
         gpu,
@@ -97,7 +102,17 @@ async function sharedLlama(mod: LlamaModule, gpu: LlamaEngineOptions["gpu"], max
     llamas.set(key, shared);
     shared.catch(() => llamas.delete(key));
   }
-  return shared;
+  const llama = await shared;
+  llama.users++;
+  return llama;
+}
+
+/** One user fewer; the last one disposes the instance (its native threads keep a process alive). */
+async function releaseLlama(shared: SharedLlama): Promise<void> {
+  shared.users--;
+  if (shared.users > 0) return;
+  llamas.delete(shared.key);
+  await shared.llama.dispose();
 }
 
 /** Checks the file before llama.cpp sees it, so the common mistakes get a precise message. */
@@ -111,18 +126,27 @@ async function checkModelFile(path: string, field: string): Promise<void> {
       context: { file: path },
     });
   }
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(8);
   const file = await open(path, "r");
   try {
-    await file.read(head, 0, 4, 0);
+    await file.read(head, 0, 8, 0);
   } finally {
     await file.close();
   }
-  if (size < 24 || head.toString("latin1") !== "GGUF") {
+  const magic = head.subarray(0, 4).toString("latin1");
+  if (size < GGUF_HEADER_BYTES || magic !== "GGUF") {
     throw new ConfigError(
       [
-        `${field}: ${path} is not a GGUF model file (${size} bytes, starts with ${JSON.stringify(head.toString("latin1"))}, expected "GGUF"); point it at a .gguf file`,
+        `${field}: ${path} is not a GGUF model file (${size} bytes, starts with ${JSON.stringify(magic)}, expected "GGUF"); point it at a .gguf file`,
       ],
+      { context: { file: path } },
+    );
+  }
+  // node-llama-cpp reads an unknown version as v3 and can hang on the garbage that follows.
+  const version = head.readUInt32LE(4);
+  if (version !== 2 && version !== 3) {
+    throw new ConfigError(
+      [`${field}: ${path} has GGUF version ${version}; llama.cpp reads versions 2 and 3 (corrupt header?)`],
       { context: { file: path } },
     );
   }
@@ -181,6 +205,20 @@ export class LlamaEngine {
     const mod = await import("node-llama-cpp");
     const gpu = options.gpuLayers === 0 ? false : options.gpu;
     const shared = await sharedLlama(mod, gpu, options.maxThreads);
+    try {
+      return await LlamaEngine.loadOn(mod, shared, options, field);
+    } catch (err) {
+      await releaseLlama(shared);
+      throw err;
+    }
+  }
+
+  private static async loadOn(
+    mod: LlamaModule,
+    shared: SharedLlama,
+    options: LlamaEngineOptions,
+    field: string,
+  ): Promise<LlamaEngine> {
     const logStart = shared.logged;
     let model: LlamaModel;
     try {
@@ -225,6 +263,7 @@ export class LlamaEngine {
     engines.delete(this.key);
     await this.context.dispose();
     await this.model.dispose();
+    await releaseLlama(this.shared);
   }
 
   /** Sequences in the context: how many requests run at once. */

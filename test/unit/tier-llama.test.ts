@@ -181,6 +181,11 @@ describe("model files that cannot be loaded", () => {
       code: "CONFIG_INVALID",
       message: expect.stringMatching(/not a GGUF model file .*expected "GGUF"/),
     });
+    const garbage = join(dir.dir, "garbage.gguf");
+    writeFileSync(garbage, "GGUF but nothing after it, not even a version");
+    await expect(openWith(garbage)).rejects.toMatchObject({
+      message: expect.stringMatching(/has GGUF version \d+; llama\.cpp reads versions 2 and 3/),
+    });
   });
 
   it("gives llama.cpp's reason for a truncated or corrupted file, without crashing", async () => {
