@@ -132,6 +132,11 @@ export class DeltaEncoder implements Encoder<number, DeltaEncoderState> {
     this.stats.reset(slot);
   }
 
+  /** Forgets the previous value only: the next input starts a new series of differences. */
+  restart(slot: number): void {
+    this.previous[slot] = Number.NaN;
+  }
+
   snapshot(slot: number): DeltaEncoderState {
     const previous = this.previous[slot] ?? Number.NaN;
     return { previous: Number.isNaN(previous) ? null : previous, stats: this.stats.snapshot(slot) };

@@ -38,6 +38,7 @@ export const keyStateSchema: z.ZodType<KeyState> = z.object({
       residuals: statsState,
     })
     .nullable(),
+  seasonalBasis: z.boolean(),
   crossing: z.object({ reference: z.number().nullable(), counts: statsState }),
   synapses: z.object({
     lastMs: time,

@@ -72,6 +72,11 @@ export class LevelCrossingEncoder {
     this.counts.reset(slot);
   }
 
+  /** Forgets the reference level only: the next input sets a new one. */
+  restart(slot: number): void {
+    this.reference[slot] = Number.NaN;
+  }
+
   snapshot(slot: number): LevelCrossingState {
     const reference = this.reference[slot] ?? Number.NaN;
     return { reference: Number.isNaN(reference) ? null : reference, counts: this.counts.snapshot(slot) };

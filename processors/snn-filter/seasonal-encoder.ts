@@ -42,6 +42,8 @@ export class SeasonalEncoder {
   readonly name = "seasonal";
   /** The signed residual score behind the last current. */
   score = 0;
+  /** What the baseline expected for the last encoded value (NaN while it has none for that bin). */
+  expected = Number.NaN;
   private readonly residuals: DecayingStats;
   private mean = new Float64Array(0);
   private weight = new Float64Array(0);
@@ -103,8 +105,9 @@ export class SeasonalEncoder {
     const hasBaseline = eventMs - first >= this.config.periodMs && (this.weight[j] ?? 0) > 0;
     let current = 0;
     this.score = 0;
+    this.expected = hasBaseline ? (this.mean[j] ?? 0) : Number.NaN;
     if (hasBaseline) {
-      const residual = value - (this.mean[j] ?? 0);
+      const residual = value - this.expected;
       const isWarm = this.isWarm(slot);
       this.score = this.residuals.score(slot, residual);
       this.residuals.observe(slot, localMs, residual);

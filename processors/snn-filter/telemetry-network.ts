@@ -6,6 +6,7 @@ import { LifPopulation, type LifSlotState } from "./lif-population.js";
 import type { SnnFilterOptions } from "./options.js";
 import { type RecentSummary, RecentWindow } from "./recent-window.js";
 import { SeasonalEncoder, type SeasonalState } from "./seasonal-encoder.js";
+import { grownFloat64 } from "./slot-arrays.js";
 import { InputSynapses, type SynapseState } from "./synapses.js";
 
 /**
@@ -45,6 +46,8 @@ export interface KeyState {
   level: DecayingStatsState;
   change: DeltaEncoderState;
   seasonal: SeasonalState | null;
+  /** True while the value's surprise comes from the seasonal baseline. */
+  seasonalBasis: boolean;
   crossing: LevelCrossingState;
   synapses: SynapseState;
   recent: number[];
@@ -85,6 +88,8 @@ export class TelemetryNetwork {
   private readonly recent: RecentWindow;
   private readonly inputs = new Float64Array(CHANNELS.length);
   private readonly currents = new Float64Array(NEURON_ROLES.length);
+  /** Per slot: 1 while the value's surprise comes from the seasonal baseline. */
+  private seasonalBasis = new Float64Array(0);
   private lastSlot = -1;
   private lastNeuron = -1;
   private lastIntensity = 0;
@@ -185,20 +190,28 @@ export class TelemetryNetwork {
     const seasonal = this.seasonal;
     if (seasonal !== undefined) {
       const seasonalCurrent = seasonal.encode(slot, local, eventMs, value);
-      if (seasonal.isWarm(slot) && seasonal.meanSquaredError(slot) < this.config.seasonPreference * variance) {
+      if (
+        seasonal.isWarm(slot) &&
+        seasonal.meanSquaredError(slot) < this.config.seasonPreference * variance
+      ) {
         valueCurrent = seasonalCurrent;
         valueScore = seasonal.score;
         basis = "seasonal";
       }
     }
     this.inputs[0] = valueCurrent;
-    this.inputs[1] = this.change.encode(slot, local, value);
-    this.inputs[2] = this.crossing.encode(
-      slot,
-      local,
-      value,
-      this.config.crossingStepSd * Math.sqrt(variance),
-    );
+    // On the seasonal basis the change and level-crossing encoders follow the residual, so the
+    // pattern's own edges are not news; switching basis starts their series afresh.
+    const isSeasonal = basis === "seasonal";
+    if (isSeasonal !== (this.seasonalBasis[slot] === 1)) {
+      this.seasonalBasis[slot] = isSeasonal ? 1 : 0;
+      this.change.restart(slot);
+      this.crossing.restart(slot);
+    }
+    const signal = isSeasonal ? value - (seasonal?.expected ?? 0) : value;
+    const spread = isSeasonal ? Math.sqrt(seasonal?.meanSquaredError(slot) ?? 0) : Math.sqrt(variance);
+    this.inputs[1] = this.change.encode(slot, local, signal);
+    this.inputs[2] = this.crossing.encode(slot, local, signal, this.config.crossingStepSd * spread);
     this.synapses.project(slot, local, this.inputs, this.currents);
     const step = this.population.step(slot, local, this.currents);
     this.recent.push(slot, value);
@@ -237,6 +250,7 @@ export class TelemetryNetwork {
       level: this.level.snapshot(slot),
       change: this.change.snapshot(slot),
       seasonal: this.seasonal?.snapshot(slot) ?? null,
+      seasonalBasis: this.seasonalBasis[slot] === 1,
       crossing: this.crossing.snapshot(slot),
       synapses: this.synapses.snapshot(slot),
       recent: this.recent.snapshot(slot),
@@ -264,6 +278,7 @@ export class TelemetryNetwork {
     this.level.restore(slot, state.level);
     this.change.restore(slot, state.change);
     this.crossing.restore(slot, state.crossing);
+    this.seasonalBasis[slot] = state.seasonalBasis ? 1 : 0;
     this.synapses.restore(slot, state.synapses);
     this.recent.restore(slot, state.recent);
   }
@@ -280,6 +295,7 @@ export class TelemetryNetwork {
       this.crossing.addSlot();
       this.synapses.addSlot();
       this.recent.addSlot();
+      this.seasonalBasis = grownFloat64(this.seasonalBasis, slot + 1, 1, 0);
       this.slots.set(key, slot);
     }
     return slot;
@@ -294,5 +310,6 @@ export class TelemetryNetwork {
     this.crossing.reset(slot);
     this.synapses.reset(slot);
     this.recent.restore(slot, []);
+    this.seasonalBasis[slot] = 0;
   }
 }
