@@ -24,6 +24,8 @@ export interface RetryPolicy {
 
 export interface CallDeps {
   breaker: CircuitBreaker;
+  /** Longest the whole call may take, retries included, ms; the request's deadline wins when sooner. */
+  timeoutMs: number;
   retry: RetryPolicy;
   clock: Clock;
   random: Random;
@@ -46,8 +48,13 @@ export async function callBackend(
   deps: CallDeps,
 ): Promise<CallOutcome> {
   const { breaker, retry, clock, shutdown } = deps;
+  const startedMs = clock.nowMs();
+  const untilMs = Math.min(request.deadline, startedMs + deps.timeoutMs);
+  const isTierTimeout = untilMs < request.deadline;
+  let spentMs = 0;
   for (let attempt = 1; ; attempt++) {
-    const remainingMs = request.deadline - clock.nowMs();
+    // Wall time spent is measured too, so the tier timeout holds even on a clock that stands still.
+    const remainingMs = Math.min(untilMs - clock.nowMs(), deps.timeoutMs - spentMs);
     if (remainingMs <= 0) {
       return {
         ok: false,
@@ -64,6 +71,7 @@ export async function callBackend(
         attempts: attempt - 1,
       };
     }
+    const attemptStarted = performance.now();
     const deadline = AbortSignal.timeout(remainingMs);
     const signal = AbortSignal.any([shutdown, deadline]);
     let kind: FailureKind;
@@ -79,10 +87,11 @@ export async function callBackend(
       }
       breaker.onFailure();
       if (deadline.aborted) {
+        const which = isTierTimeout ? ` (tier timeoutMs ${deps.timeoutMs})` : "";
         return {
           ok: false,
           kind: "timeout",
-          message: `${DEADLINE_EXCEEDED} during attempt ${attempt}`,
+          message: `${DEADLINE_EXCEEDED}${which} during attempt ${attempt}`,
           attempts: attempt,
         };
       }
@@ -96,9 +105,10 @@ export async function callBackend(
       if (!isRetriable || attempt >= retry.maxAttempts)
         return { ok: false, kind, message, attempts: attempt };
     }
+    spentMs += performance.now() - attemptStarted;
     const ceiling = Math.min(retry.backoffMaxMs, retry.backoffBaseMs * 2 ** (attempt - 1));
     const waitMs = Math.round(deps.random.next() * ceiling);
-    if (clock.nowMs() + waitMs >= request.deadline) {
+    if (clock.nowMs() + waitMs >= untilMs || spentMs + waitMs >= deps.timeoutMs) {
       return {
         ok: false,
         kind,
@@ -112,5 +122,6 @@ export async function callBackend(
     } catch (err) {
       throw shutdown.reason ?? err;
     }
+    spentMs += waitMs;
   }
 }

@@ -85,6 +85,7 @@ class EscalationWorker implements Processor<ReasoningRequest, EscalationTierOutp
         }
       : await callBackend(backend, request, {
           breaker: this.breaker,
+          timeoutMs: this.opts.timeoutMs,
           retry: this.opts,
           clock: ctx.clock,
           random: ctx.random,

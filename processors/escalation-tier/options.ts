@@ -23,6 +23,11 @@ export const escalationTierOptionsSchema = z
     backend: backendOptionsSchema.prefault({ kind: "rules" }),
     /** Longest `error` text a result carries, characters. Default 500. */
     maxErrorChars: z.number().int().positive().default(500),
+    /**
+     * Longest one request may take in this tier, retries included, ms (the request's own deadline
+     * applies when it is sooner). Default 120000.
+     */
+    timeoutMs: z.number().int().positive().default(120_000),
     /** Attempts per request on retriable failures, the first included. Default 3. */
     maxAttempts: z.number().int().min(1).max(20).default(3),
     /** Backoff before the first retry, ms; doubles per retry, full jitter. Default 200. */

@@ -114,6 +114,14 @@ describe("tier worker resilience", () => {
     ).toBe(1);
   });
 
+  it("gives up at the tier's own timeoutMs even when the request's deadline is later", async () => {
+    const d = driver(scripted(["hang"]), { timeoutMs: 50 });
+    const started = performance.now();
+    await pipe(d, { deadline: 10_000_000 });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(d.read("results")[0]!.value.error).toBe("deadline exceeded (tier timeoutMs 50) during attempt 1");
+  });
+
   it("opens the circuit breaker after consecutive failures, then lets one trial through", async () => {
     const clock = new ManualClock(10_000);
     const backend = scripted([transient(), transient(), ok()]);
