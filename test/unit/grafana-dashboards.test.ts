@@ -106,7 +106,7 @@ describe("metric catalogue", { timeout: 120_000 }, () => {
     const names = new Set<string>();
     for (const m of await registry.getMetricsAsJSON()) {
       names.add(m.name);
-      if (m.type === "histogram" || m.type === "summary")
+      if (String(m.type) === "histogram" || String(m.type) === "summary")
         for (const s of ["_bucket", "_sum", "_count"]) names.add(m.name + s);
     }
     return names;
@@ -158,11 +158,12 @@ describe("metric catalogue", { timeout: 120_000 }, () => {
     const problems: string[] = [];
     for (const m of await registry.getMetricsAsJSON()) {
       if (!m.name.startsWith("spikemesh_")) continue;
-      if (m.type === "counter" && !m.name.endsWith("_total"))
+      const type = String(m.type);
+      if (type === "counter" && !m.name.endsWith("_total"))
         problems.push(`${m.name}: counter without _total`);
-      if (m.type !== "counter" && m.name.endsWith("_total"))
-        problems.push(`${m.name}: _total on a ${m.type}`);
-      if (m.type === "histogram" && !/_(seconds|bytes|ratio)$/.test(m.name))
+      if (type !== "counter" && m.name.endsWith("_total"))
+        problems.push(`${m.name}: _total on a ${type}`);
+      if (type === "histogram" && !/_(seconds|bytes|ratio)$/.test(m.name))
         problems.push(`${m.name}: histogram without a base unit`);
       if (!m.help) problems.push(`${m.name}: no help`);
       for (const v of m.values)
