@@ -14,10 +14,13 @@ import { embeddedLogSuite, type LogBenchOptions } from "./embedded-log.js";
 import { type CaseResult, runSuite, type Suite } from "./measure.js";
 import { describeMachine, formatLegend, formatTable, machineLine, writeJson } from "./report.js";
 import { serdeSuites } from "./serde.js";
+import { snnSuites } from "./snn.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|snn]`;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
+/** Issue #5's aim for the SNN kernel, events/s on one core. */
+const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
 
 interface Settings {
   quick: boolean;
@@ -29,7 +32,7 @@ interface Settings {
   batchSize: number;
   keyBytes: number;
   valueBytes: number;
-  only: "log" | "serde" | undefined;
+  only: "log" | "serde" | "snn" | undefined;
 }
 
 function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
@@ -51,7 +54,9 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   const only = values.only;
-  if (only !== undefined && only !== "log" && only !== "serde") throw new Error(`--only log|serde\n${USAGE}`);
+  if (only !== undefined && only !== "log" && only !== "serde" && only !== "snn") {
+    throw new Error(`--only log|serde|snn\n${USAGE}`);
+  }
   return {
     quick,
     warmup: 1,
@@ -107,6 +112,18 @@ async function main(): Promise<void> {
         make: () => serdeSuites({ tmpRoot, records: settings.serdeRecords }),
       });
     }
+    if (settings.only === undefined || settings.only === "snn") {
+      suites.push({
+        name: "snn filter",
+        make: () =>
+          snnSuites({
+            tmpRoot,
+            kernelEvents: settings.quick ? 500_000 : 2_000_000,
+            keys: 1_000,
+            pipelineRecords: settings.quick ? 50_000 : 200_000,
+          }),
+      });
+    }
     for (const { name, make } of suites) {
       const made = await make();
       try {
@@ -156,6 +173,15 @@ async function main(): Promise<void> {
     console.log(
       `goal ≥ ${GOAL_RECORDS_PER_SEC.toLocaleString("en-US")} records/s produce and consume on one core: ` +
         `${worst >= GOAL_RECORDS_PER_SEC ? "met" : "NOT met"} (slower of the two: ${Math.round(worst).toLocaleString("en-US")} records/s)`,
+    );
+  }
+  const kernel = results.find((r) => r.name === "snn kernel");
+  if (kernel !== undefined) {
+    const rate = kernel.spikemesh.recordsPerSec;
+    console.log(
+      `goal ≥ ${GOAL_SNN_EVENTS_PER_SEC.toLocaleString("en-US")} events/s through the SNN kernel on one core: ` +
+        `${rate >= GOAL_SNN_EVENTS_PER_SEC ? "met" : "NOT met"} (${Math.round(rate).toLocaleString("en-US")} events/s, ` +
+        `${kernel.ratio.toFixed(2)}× the rolling z-score loop)`,
     );
   }
   if (json !== undefined) {

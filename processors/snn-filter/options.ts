@@ -121,8 +121,8 @@ export const snnFilterOptions = z.strictObject({
       "A sample older than its key's newest by at most this much is applied with Δt = 0; an older one is dead-lettered as RECORD_INVALID.",
     ),
   checkpointEveryMs: ms(
-    10_000,
-    'How often, in stream time, changed keys are written to the "snn-state" store.',
+    60_000,
+    "How often, in stream time, changed keys are written to the \"snn-state\" store. A key's snapshot is a few kB (seasonal bins), so frequent checkpoints dominate the pipeline's cost.",
   ),
   recentSamples: z
     .number()
@@ -138,7 +138,7 @@ export const snnFilterOptions = z.strictObject({
  * 300000, refractoryMs 2000, inhibition 0.5, statsTauMs 600000, zDeadband 2.5, warmupSamples 30,
  * seasonPeriodMs 86400000, seasonBins 48, seasonPreference 0.5, crossingStepSd 1, crossingWeight 0.5,
  * stdp off, cadenceStepMs unset, maxGapMs 86400000, maxKeys 1000000, allowedLatenessMs 60000,
- * checkpointEveryMs 10000, recentSamples 16.
+ * checkpointEveryMs 60000, recentSamples 16.
  */
 export type SnnFilterOptions = z.infer<typeof snnFilterOptions>;
 export type StdpOptions = z.infer<typeof stdpOptions>;
