@@ -2,11 +2,11 @@ import { existsSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import {
   type RecordBound,
+  RecordingCorruptError,
   RecordingWriter,
   recordTopics,
   registrySchemaLookup,
   replayRecording,
-  verifyRecording,
 } from "../../streams/replay/index.js";
 import { runCommand, UsageError, withRuntime } from "../command-context.js";
 import { progressLine } from "../progress.js";
@@ -75,14 +75,6 @@ export function registerRecordings(program: Command): void {
     .action(async (file: string, flags: ReplayFlags, command: Command) => {
       await runCommand(command, async (ctx) => {
         if (!existsSync(file)) throw new UsageError(`recording not found: ${file}`);
-        if (!flags.salvage) {
-          const { corruption } = verifyRecording(file);
-          if (corruption) {
-            throw new UsageError(
-              `${corruption.message}; --salvage replays the ${corruption.validRecords ?? 0} record(s) before it`,
-            );
-          }
-        }
         return withRuntime(ctx, async (runtime) => {
           const progress = progressLine("replayed");
           const result = await replayRecording(file, runtime.transport, {
@@ -94,6 +86,13 @@ export function registerRecordings(program: Command): void {
             salvage: flags.salvage,
             signal: ctx.signal,
             onProgress: progress.update,
+          }).catch((err: unknown) => {
+            if (err instanceof RecordingCorruptError) {
+              throw new UsageError(
+                `${err.message}; nothing was replayed (--salvage replays the records before it)`,
+              );
+            }
+            throw err;
           });
           progress.done();
           const per = Object.entries(result.byTopic)

@@ -15,6 +15,7 @@ export {
   type ReadOptions,
   RecordingCorruptError,
   RecordingReader,
+  scanRecording,
   verifyRecording,
 } from "./recording-reader.js";
 export { RecordingWriter, type RecordingWriterOptions } from "./recording-writer.js";

@@ -37,6 +37,7 @@ export async function recordTopics(
   }
   const remaining = new Map<string, number>();
   for (const d of await admin.describeTopics(options.topics)) {
+    writer.topicPartitions.set(d.name, d.partitions.length);
     for (const p of d.partitions) {
       const end = endOffset(p.highOffset, options.until);
       if (end > Math.max(p.lowOffset, startOffset(options.from)))

@@ -6,7 +6,7 @@
  *   block  = u32 compressedLength | u32 rawLength | u32 crc32(compressed) | compressed (raw deflate)
  *   raw    = entry*
  *   entry  = u8 kind | fields (lengths and integers as unsigned LEB128 varints)
- *     kind 1 topic:  varint index | bytes name
+ *     kind 1 topic:  varint index | bytes name | varint partitions (on the recorded topic; 0 unknown)
  *     kind 2 schema: varint registryId | bytes subject | bytes schemaJson
  *     kind 3 record: varint topicIndex | varint partition | varint offset | f64 timestampMs
  *                    | nullable key | nullable value | varint headerCount | (bytes k | bytes v)*

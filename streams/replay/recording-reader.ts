@@ -43,6 +43,8 @@ export class RecordingReader {
   /** Bytes of whole, valid blocks read so far. */
   validBytes = 0;
   readonly fileBytes: number;
+  /** Partitions each recorded topic had (from its topic entry; absent when unknown). */
+  readonly topicPartitions = new Map<string, number>();
   private readonly topics: string[] = [];
 
   constructor(
@@ -149,7 +151,10 @@ export class RecordingReader {
     const kind = r.u8();
     if (kind === ENTRY_TOPIC) {
       const index = r.varint();
-      this.topics[index] = r.string();
+      const name = r.string();
+      this.topics[index] = name;
+      const partitions = r.varint();
+      if (partitions > 0) this.topicPartitions.set(name, partitions);
       return undefined;
     }
     if (kind === ENTRY_SCHEMA) {
@@ -182,4 +187,45 @@ export function verifyRecording(path: string): { records: number; corruption?: R
   let records = 0;
   for (const _ of reader.records()) records++;
   return reader.corruption ? { records, corruption: reader.corruption } : { records };
+}
+
+/**
+ * Checks block framing and checksums only (no decompression): fast, and enough to find a cut or
+ * damaged file before replaying it. Returns the byte offset of the first bad block, if any.
+ */
+export function scanRecording(path: string): RecordingCorruptError | undefined {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const magic = Buffer.alloc(RECORDING_MAGIC.length);
+    if (readSync(fd, magic, 0, magic.length, 0) < magic.length || !magic.equals(RECORDING_MAGIC)) {
+      return new RecordingCorruptError(path, 0, "not a spikemesh recording (bad magic bytes)");
+    }
+    const header = Buffer.alloc(BLOCK_HEADER_BYTES);
+    let body = Buffer.allocUnsafe(1024 * 1024);
+    for (let offset = magic.length; offset < size; ) {
+      if (readSync(fd, header, 0, BLOCK_HEADER_BYTES, offset) < BLOCK_HEADER_BYTES) {
+        return new RecordingCorruptError(
+          path,
+          offset,
+          "truncated block header (the recording was cut short)",
+        );
+      }
+      const length = header.readUInt32LE(0);
+      if (length > MAX_BLOCK_BYTES || header.readUInt32LE(4) > MAX_BLOCK_BYTES) {
+        return new RecordingCorruptError(path, offset, "implausible block lengths");
+      }
+      if (body.length < length) body = Buffer.allocUnsafe(length);
+      if (readSync(fd, body, 0, length, offset + BLOCK_HEADER_BYTES) < length) {
+        return new RecordingCorruptError(path, offset, "truncated block (the recording was cut short)");
+      }
+      if (crc32(body.subarray(0, length)) !== header.readUInt32LE(8)) {
+        return new RecordingCorruptError(path, offset, "block checksum mismatch");
+      }
+      offset += BLOCK_HEADER_BYTES + length;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -57,6 +57,9 @@ export class RecordingWriter {
     this.entries.string(schema.schema);
   }
 
+  /** Partition counts of recorded topics, written with each topic's entry (replay recreates them so). */
+  readonly topicPartitions = new Map<string, number>();
+
   hasSchema(id: number): boolean {
     return this.schemas.has(id);
   }
@@ -69,6 +72,7 @@ export class RecordingWriter {
       this.entries.u8(ENTRY_TOPIC);
       this.entries.varint(topicIndex);
       this.entries.string(rec.topic);
+      this.entries.varint(this.topicPartitions.get(rec.topic) ?? 0);
     }
     const e = this.entries;
     e.u8(ENTRY_RECORD);

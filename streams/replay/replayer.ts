@@ -1,7 +1,7 @@
 import type { RegistrySerde } from "../serde/record-serde.js";
 import type { OutgoingRecord, Transport } from "../transport/transport.js";
 import type { RecordedRecord, RecordedSchema } from "./recording-format.js";
-import { RecordingReader } from "./recording-reader.js";
+import { RecordingReader, scanRecording } from "./recording-reader.js";
 
 export interface ReplayOptions {
   /** Recorded topic → target topic; unmapped topics keep their names. */
@@ -48,23 +48,14 @@ export async function replayRecording(
   transport: Transport,
   options: ReplayOptions = {},
 ): Promise<ReplayResult> {
-  const plan = await planTopics(path, options);
-  const admin = transport.admin();
-  const existing = new Set(await admin.listTopics());
-  await admin.createTopics(
-    [...plan.partitions]
-      .filter(([topic]) => !existing.has(topic))
-      .map(([name, n]) => ({ name, partitions: options.partitions ?? n })),
-  );
-  const targetPartitions = new Map<string, number>();
-  if (plan.partitions.size > 0) {
-    for (const d of await admin.describeTopics([...plan.partitions.keys()])) {
-      targetPartitions.set(d.name, d.partitions.length);
-    }
+  if (!options.salvage) {
+    const damage = scanRecording(path);
+    if (damage) throw damage;
   }
   const reader = new RecordingReader(path, { salvage: options.salvage ?? false });
+  const targets = new TargetTopics(transport, reader, path, options);
   const producer = transport.producer({ idempotent: true });
-  const ids = new Map<string, Promise<number>>();
+  const ids = new SchemaIds(reader.schemas, options.serde);
   const now = options.nowMs ?? Date.now;
   const speed = options.speed ?? "max";
   const result: ReplayResult = { sent: 0, byTopic: {} };
@@ -95,8 +86,13 @@ export async function replayRecording(
           await delay(dueWall - now(), options.signal);
         }
       }
-      const value = await rewriteSchemaId(rec, topic, reader.schemas, ids, options.serde);
-      const n = targetPartitions.get(topic) ?? 1;
+      let n = targets.partitionsOf(topic);
+      if (n === undefined) {
+        await flush();
+        n = await targets.ensure(topic, rec.topic);
+      }
+      const ready = ids.rewrite(rec, topic);
+      const value = ready === undefined ? await ids.resolve(rec, topic) : ready;
       batch.push({
         topic,
         key: rec.key,
@@ -117,45 +113,86 @@ export async function replayRecording(
   return result;
 }
 
-/** Target topics and how many partitions the recording used on each; verifies the file. */
-async function planTopics(
-  path: string,
-  options: ReplayOptions,
-): Promise<{ partitions: Map<string, number> }> {
-  const reader = new RecordingReader(path, { salvage: options.salvage ?? false });
-  const partitions = new Map<string, number>();
-  for (const rec of reader.records()) {
-    if (options.topics && !options.topics.includes(rec.topic)) continue;
-    const topic = options.topicMap?.[rec.topic] ?? rec.topic;
-    partitions.set(topic, Math.max(partitions.get(topic) ?? 1, rec.partition + 1));
+/**
+ * Target topics, created on first use with the partition count the recording noted for the source
+ * topic (or, for a recording without it, the highest partition seen, found by one pre-scan).
+ */
+class TargetTopics {
+  private readonly partitions = new Map<string, number>();
+  private scanned: Map<string, number> | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly reader: RecordingReader,
+    private readonly path: string,
+    private readonly options: ReplayOptions,
+  ) {}
+
+  partitionsOf(topic: string): number | undefined {
+    return this.partitions.get(topic);
   }
-  return { partitions };
+
+  async ensure(topic: string, recordedTopic: string): Promise<number> {
+    const admin = this.transport.admin();
+    if (!(await admin.listTopics()).includes(topic)) {
+      const wanted =
+        this.options.partitions ?? this.reader.topicPartitions.get(recordedTopic) ?? this.scan(recordedTopic);
+      await admin.createTopics([{ name: topic, partitions: wanted }]);
+    }
+    const [d] = await admin.describeTopics([topic]);
+    const n = d?.partitions.length ?? 1;
+    this.partitions.set(topic, n);
+    return n;
+  }
+
+  private scan(recordedTopic: string): number {
+    if (!this.scanned) {
+      const scanned = new Map<string, number>();
+      for (const rec of new RecordingReader(this.path, { salvage: true }).records()) {
+        scanned.set(rec.topic, Math.max(scanned.get(rec.topic) ?? 1, rec.partition + 1));
+      }
+      this.scanned = scanned;
+    }
+    return this.scanned.get(recordedTopic) ?? 1;
+  }
 }
 
-/** The value with its schema id replaced by the target registry's id for the same schema. */
-async function rewriteSchemaId(
-  rec: RecordedRecord,
-  topic: string,
-  schemas: Map<number, RecordedSchema>,
-  ids: Map<string, Promise<number>>,
-  serde: RegistrySerde | undefined,
-): Promise<Buffer | null> {
-  const value = rec.value;
-  if (!serde || value === null || value.length < 5 || value[0] !== 0) return value;
-  const recordedId = value.readInt32BE(1);
-  const schema = schemas.get(recordedId);
-  if (!schema) return value;
-  const key = `${recordedId}\u0000${topic}`;
-  let id = ids.get(key);
-  if (!id) {
-    id = serde.register(`${topic}-value`, JSON.parse(schema.schema));
-    ids.set(key, id);
+/** Target-registry ids of recorded schema ids, per target topic; a value is copied only when its id changes. */
+class SchemaIds {
+  private readonly resolved = new Map<string, number>();
+  private readonly pending = new Map<string, Promise<number>>();
+
+  constructor(
+    private readonly schemas: Map<number, RecordedSchema>,
+    private readonly serde: RegistrySerde | undefined,
+  ) {}
+
+  /** The value ready to send, or undefined while its target id is not known yet (see `resolve`). */
+  rewrite(rec: RecordedRecord, topic: string): Buffer | null | undefined {
+    const value = rec.value;
+    if (!this.serde || value === null || value.length < 5 || value[0] !== 0) return value;
+    const recordedId = value.readInt32BE(1);
+    if (!this.schemas.has(recordedId)) return value;
+    const targetId = this.resolved.get(`${recordedId}/${topic}`);
+    if (targetId === undefined) return undefined;
+    if (targetId === recordedId) return value;
+    const copy = Buffer.from(value);
+    copy.writeInt32BE(targetId, 1);
+    return copy;
   }
-  const targetId = await id;
-  if (targetId === recordedId) return value;
-  const copy = Buffer.from(value);
-  copy.writeInt32BE(targetId, 1);
-  return copy;
+
+  /** Registers the record's schema under `<topic>-value` in the target registry, then rewrites. */
+  async resolve(rec: RecordedRecord, topic: string): Promise<Buffer | null> {
+    const recordedId = rec.value!.readInt32BE(1);
+    const key = `${recordedId}/${topic}`;
+    let id = this.pending.get(key);
+    if (!id) {
+      id = this.serde!.register(`${topic}-value`, JSON.parse(this.schemas.get(recordedId)!.schema));
+      this.pending.set(key, id);
+    }
+    this.resolved.set(key, await id);
+    return this.rewrite(rec, topic) ?? null;
+  }
 }
 
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
