@@ -59,6 +59,7 @@ export function replaySuite(baseDir: string, records: number): Suite {
 function writeRecording(file: string, records: number): number {
   const type = avro.Type.forSchema(avroSchemas.TelemetryEvent as unknown as avro.Schema);
   const writer = new RecordingWriter(file);
+  writer.topicPartitions.set("telemetry.raw", 4);
   writer.addSchema({
     id: 1,
     subject: "telemetry.raw-value",
