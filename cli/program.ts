@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { registerConfig } from "./commands/config.js";
 import { registerConsume } from "./commands/consume.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerFeedback } from "./commands/feedback.js";
 import { registerNab } from "./commands/nab.js";
 import { registerProduce } from "./commands/produce.js";
 import { registerRecordings } from "./commands/recordings.js";
@@ -61,5 +62,6 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerNab(program);
   registerServeModel(program);
+  registerFeedback(program);
   return program;
 }

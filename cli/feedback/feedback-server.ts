@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Feedback } from "../../schemas/index.js";
+import { describeError, type Logger } from "../../streams/index.js";
+import type { Runtime } from "../runtime.js";
+import { isJudgement, JUDGEMENTS, operatorFeedback } from "./operator-feedback.js";
+import { publishFeedback, ResultIndex } from "./result-index.js";
+
+export interface FeedbackServerOptions {
+  runtime: Runtime;
+  log: Logger;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default "127.0.0.1". */
+  host?: string;
+  /** Current time for the Feedback's `ts`. Default Date.now. */
+  nowMs?: () => number;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Operators' feedback over HTTP: `POST /feedback` with `{"requestId": "...", "judgement":
+ * "useful" | "wrong"}` publishes a Feedback for that request's result to the `feedback` topic and
+ * answers 202 with it; 404 when no result with that id has been seen on `reasoning.results`
+ * (followed live), 400 for a bad body. `GET /health` answers 200.
+ */
+export class FeedbackServer {
+  private server: Server | undefined;
+  private readonly index: ResultIndex;
+  private baseUrl: string | undefined;
+
+  constructor(private readonly opts: FeedbackServerOptions) {
+    this.index = new ResultIndex(opts.runtime, opts.log);
+  }
+
+  get url(): string {
+    if (!this.baseUrl) throw new Error("the feedback server is not started");
+    return this.baseUrl;
+  }
+
+  async start(signal: AbortSignal): Promise<string> {
+    await this.index.catchUp(signal);
+    this.index.follow();
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    const host = this.opts.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.opts.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    const { port } = server.address() as AddressInfo;
+    this.baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    return this.baseUrl;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await this.index.close();
+  }
+
+  /** Publishes the operator's judgement of `requestId`; undefined when its result is unknown. */
+  async judge(requestId: string, judgement: "useful" | "wrong"): Promise<Feedback | undefined> {
+    const result = this.index.get(requestId);
+    if (!result) return undefined;
+    const feedback = operatorFeedback(result, judgement, (this.opts.nowMs ?? Date.now)());
+    await publishFeedback(this.opts.runtime, feedback);
+    this.opts.log.info({ requestId, route: feedback.route, outcome: feedback.outcome }, "operator feedback");
+    return feedback;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? "/").split("?")[0];
+    try {
+      if (req.method === "GET" && path === "/health") return send(res, 200, { status: "ok" });
+      if (path !== "/feedback")
+        return send(res, 404, { error: `no route ${req.method} ${path}; POST /feedback` });
+      if (req.method !== "POST") return send(res, 405, { error: "use POST" });
+      const body = await readJson(req);
+      const requestId = typeof body?.requestId === "string" ? body.requestId : undefined;
+      const judgement = typeof body?.judgement === "string" ? body.judgement.toLowerCase() : undefined;
+      if (!requestId || !judgement || !isJudgement(judgement)) {
+        return send(res, 400, {
+          error: `expected {"requestId": string, "judgement": ${JUDGEMENTS.map((j) => `"${j}"`).join(" | ")}}`,
+        });
+      }
+      const feedback = await this.judge(requestId, judgement);
+      if (!feedback) {
+        return send(res, 404, {
+          error: `no result for request ${requestId} on reasoning.results (${this.index.read} read)`,
+        });
+      }
+      return send(res, 202, { feedback });
+    } catch (err) {
+      if (err instanceof SyntaxError) return send(res, 400, { error: "body is not JSON" });
+      this.opts.log.error({ err }, "feedback request failed");
+      return send(res, 500, { error: describeError(err) });
+    }
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new SyntaxError("body too large");
+    chunks.push(chunk as Buffer);
+  }
+  const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
