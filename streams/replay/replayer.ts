@@ -26,6 +26,8 @@ export interface ReplayOptions {
   onProgress?: (sent: number) => void;
   /** Wall clock for pacing. Default Date.now. */
   nowMs?: () => number;
+  /** How pacing waits. Default: a timer cut short by `signal` (tests pass a fake that moves `nowMs`). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ReplayResult {
@@ -83,7 +85,7 @@ export async function replayRecording(
         const dueWall = startedWall + (rec.timestampMs - firstTs) / speed;
         if (dueWall > now()) {
           await flush();
-          await delay(dueWall - now(), options.signal);
+          await (options.sleep ?? ((ms: number) => delay(ms, options.signal)))(dueWall - now());
         }
       }
       let n = targets.partitionsOf(topic);

@@ -160,6 +160,61 @@ describe("record and replay", () => {
     for (const r of recorded) expect(byHeader.get(r.headers.seq)).toBe(now + (r.timestampMs - first));
   });
 
+  it("records only the records between --from and --until (offsets or times)", async () => {
+    const source = await env();
+    await produceEvents(source, "t", 300);
+    const byOffset = join(source.dir, "offsets.smrec");
+    let writer = new RecordingWriter(byOffset);
+    await recordTopics(source.transport, writer, {
+      topics: ["t"],
+      from: { offset: 10 },
+      until: { offset: 19 },
+    });
+    writer.close();
+    const kept = [...new RecordingReader(byOffset).records()];
+    const partitions = new Set((await readAll(source.transport, "t")).map((r) => r.partition)).size;
+    expect(kept).toHaveLength(10 * partitions);
+    expect(kept.every((r) => r.offset >= 10 && r.offset <= 19)).toBe(true);
+
+    const from = event(100).ts;
+    const until = event(149).ts;
+    const byTime = join(source.dir, "times.smrec");
+    writer = new RecordingWriter(byTime);
+    await recordTopics(source.transport, writer, {
+      topics: ["t"],
+      from: { timeMs: from },
+      until: { timeMs: until },
+    });
+    writer.close();
+    const seqs = [...new RecordingReader(byTime).records()]
+      .map((r) => Number(r.headers.seq))
+      .sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => 100 + i));
+  });
+
+  it("paces a replay by record timestamps at the given speed", async () => {
+    const source = await env();
+    await produceEvents(source, "t", 20); // one record per second of event time: 19 s from first to last
+    const file = await recordFrom(source, ["t"]);
+    const target = await env();
+    let now = 1_000;
+    const slept: number[] = [];
+    const result = await replayRecording(file, target.transport, {
+      speed: 10,
+      nowMs: () => now,
+      sleep: async (ms) => {
+        slept.push(ms);
+        now += ms;
+      },
+    });
+    expect(result.sent).toBe(20);
+    // Records leave in file order; at 10x the replay takes a tenth of the recorded span.
+    const recorded = [...new RecordingReader(file).records()].map((r) => r.timestampMs);
+    const span = Math.max(...recorded) - recorded[0]!;
+    expect(now - 1_000).toBeCloseTo(Math.max(0, span) / 10, 6);
+    expect(slept.every((ms) => ms > 0)).toBe(true);
+  });
+
   it("names the byte offset of a truncated or corrupted block, and salvage replays the prefix", async () => {
     const source = await env();
     await produceEvents(source, "t", 2_000);
