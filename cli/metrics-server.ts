@@ -14,12 +14,18 @@ export interface MetricsFlags {
 /** A request handler mounted beside /metrics (the live view); returns false when the path is not its own. */
 export type Route = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** Something served beside /metrics, closed with the server. */
+export interface Mount {
+  route: Route;
+  close(): Promise<void>;
+}
+
 /** Declares `--metrics-port` and `--metrics-host` on a command (`run`, `demo`). */
 export function addMetricsOptions(command: Command): Command {
   return command
     .option(
       "--metrics-port <port>",
-      "serve Prometheus metrics on http://<host>:<port>/metrics (0 picks a free port)",
+      "serve Prometheus metrics on http://<host>:<port>/metrics and the live view on / (0 picks a free port)",
       portArg,
     )
     .option("--metrics-host <address>", "address the metrics server listens on", "0.0.0.0");
@@ -97,29 +103,32 @@ export function commandRegistry(): Registry {
 
 /**
  * Runs `use` with the command's metrics registry; when `--metrics-port` was given, /metrics (and
- * `routes`) are served for as long as `use` runs.
+ * whatever `mount` creates, e.g. the live view) are served for as long as `use` runs.
  */
 export async function withMetricsServer<T>(
   flags: MetricsFlags,
   log: Logger,
   use: (registry: Registry, server: MetricsServer | null) => Promise<T>,
-  routes?: (registry: Registry) => Route[],
+  mount?: () => Mount,
 ): Promise<T> {
   const registry = commandRegistry();
-  const server =
-    flags.metricsPort === undefined
-      ? null
-      : await MetricsServer.start({
-          registry,
-          port: flags.metricsPort,
-          host: flags.metricsHost,
-          log,
-          ...(routes ? { routes: routes(registry) } : {}),
-        });
+  if (flags.metricsPort === undefined) return use(registry, null);
+  const mounted = mount?.();
   try {
-    return await use(registry, server);
+    const server = await MetricsServer.start({
+      registry,
+      port: flags.metricsPort,
+      host: flags.metricsHost,
+      log,
+      routes: mounted ? [mounted.route] : [],
+    });
+    try {
+      return await use(registry, server);
+    } finally {
+      await server.close();
+    }
   } finally {
-    await server?.close();
+    await mounted?.close();
   }
 }
 

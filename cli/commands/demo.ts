@@ -5,6 +5,7 @@ import { runCommand, withRuntime } from "../command-context.js";
 import { type DemoProgress, runDemo } from "../demo/run-demo.js";
 import type { DemoSummary } from "../demo/summary.js";
 import { parseDuration } from "../durations.js";
+import { liveView } from "../live-view/live-view.js";
 import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
 
 interface DemoFlags extends MetricsFlags {
@@ -48,18 +49,22 @@ export function registerDemo(program: Command): void {
         const run = await withRuntime(
           ctx,
           (runtime) =>
-            withMetricsServer(flags, ctx.log, (metrics) =>
-              runDemo(runtime, ctx.config, ctx.log, {
-                durationMs: flags.duration,
-                stepMs: flags.step,
-                hosts: flags.hosts,
-                seed: flags.seed,
-                keepRunning: flags.keepRunning,
-                signal: ctx.signal,
-                onProgress: progress.update,
-                resetTopics: flags.reset,
-                metrics,
-              }),
+            withMetricsServer(
+              flags,
+              ctx.log,
+              (metrics) =>
+                runDemo(runtime, ctx.config, ctx.log, {
+                  durationMs: flags.duration,
+                  stepMs: flags.step,
+                  hosts: flags.hosts,
+                  seed: flags.seed,
+                  keepRunning: flags.keepRunning,
+                  signal: ctx.signal,
+                  onProgress: progress.update,
+                  resetTopics: flags.reset,
+                  metrics,
+                }),
+              () => liveView(runtime, ctx.log, { appId: ctx.config.appId, fromBeginning: true }),
             ),
           { dataDir },
         );

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { nodeName, type Topology, TopologyRunner } from "../../streams/index.js";
 import { runCommand, UsageError, withRuntime } from "../command-context.js";
+import { liveView } from "../live-view/live-view.js";
 import { meshTopology } from "../mesh-topology.js";
 import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
 
@@ -29,41 +30,50 @@ export function registerRun(program: Command): void {
     .action(async (flags: { topology: Preset; only?: string[] } & MetricsFlags, command: Command) => {
       await runCommand(command, (ctx) =>
         withRuntime(ctx, (runtime) =>
-          withMetricsServer(flags, ctx.log, async (metrics) => {
-            const topology = onlyNodes(
-              meshTopology({
-                appId: ctx.config.appId,
-                partitions: ctx.config.runner.partitions,
-                options: ctx.config.nodes,
-              }),
-              flags.only,
-            );
-            const runner = new TopologyRunner(topology, {
-              transport: runtime.transport,
-              codec: runtime.codec,
-              logger: ctx.log,
-              metrics,
-              seed: ctx.config.runner.seed,
-              guarantee: ctx.config.runner.guarantee,
-              maxBatchRecords: ctx.config.runner.maxBatchRecords,
-              maxQueuedRecords: ctx.config.runner.maxQueuedRecords,
-              maxRetries: ctx.config.runner.maxRetries,
-            });
-            await runner.start();
-            ctx.log.info(
-              { topology: flags.topology, transport: runtime.transport.kind, registry: runtime.registryUrl },
-              "running; Ctrl-C or SIGTERM stops gracefully",
-            );
-            const stopped = new Promise<void>((resolve) =>
-              ctx.signal.addEventListener("abort", () => resolve(), { once: true }),
-            );
-            try {
-              await Promise.race([stopped, runner.crashed]);
-            } finally {
-              await runner.stop();
-            }
-            return 0;
-          }),
+          withMetricsServer(
+            flags,
+            ctx.log,
+            async (metrics) => {
+              const topology = onlyNodes(
+                meshTopology({
+                  appId: ctx.config.appId,
+                  partitions: ctx.config.runner.partitions,
+                  options: ctx.config.nodes,
+                }),
+                flags.only,
+              );
+              const runner = new TopologyRunner(topology, {
+                transport: runtime.transport,
+                codec: runtime.codec,
+                logger: ctx.log,
+                metrics,
+                seed: ctx.config.runner.seed,
+                guarantee: ctx.config.runner.guarantee,
+                maxBatchRecords: ctx.config.runner.maxBatchRecords,
+                maxQueuedRecords: ctx.config.runner.maxQueuedRecords,
+                maxRetries: ctx.config.runner.maxRetries,
+              });
+              await runner.start();
+              ctx.log.info(
+                {
+                  topology: flags.topology,
+                  transport: runtime.transport.kind,
+                  registry: runtime.registryUrl,
+                },
+                "running; Ctrl-C or SIGTERM stops gracefully",
+              );
+              const stopped = new Promise<void>((resolve) =>
+                ctx.signal.addEventListener("abort", () => resolve(), { once: true }),
+              );
+              try {
+                await Promise.race([stopped, runner.crashed]);
+              } finally {
+                await runner.stop();
+              }
+              return 0;
+            },
+            () => liveView(runtime, ctx.log, { appId: ctx.config.appId, fromBeginning: false }),
+          ),
         ),
       );
     });
