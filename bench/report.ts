@@ -1,6 +1,7 @@
 /** The bench's output: machine description, a Markdown table of ratios, and the JSON file. */
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import type { LatencyRow } from "./kafka.js";
 import type { CaseResult } from "./measure.js";
 
 export interface Machine {
@@ -77,6 +78,39 @@ export function formatLegend(results: readonly CaseResult[]): string {
     .join("\n");
 }
 
+const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "–");
+
+/** Event → output latency per Kafka client: spikes of the pipeline, copies of the raw passthrough. */
+export function formatLatencyTable(rows: readonly LatencyRow[]): string {
+  const header = [
+    "latency (paced load)",
+    "event→spike p50 ms",
+    "p99 ms",
+    "max ms",
+    "spikes",
+    "raw event→copy p50 ms",
+    "p99 ms",
+    "max ms",
+    "copies",
+  ];
+  const body = rows.map((r) => [
+    r.client,
+    ms(r.pipeline.p50Ms),
+    ms(r.pipeline.p99Ms),
+    ms(r.pipeline.maxMs),
+    String(r.pipeline.samples),
+    ms(r.raw.p50Ms),
+    ms(r.raw.p99Ms),
+    ms(r.raw.maxMs),
+    String(r.raw.samples),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`;
+  return [line(header), rule, ...body.map(line)].join("\n");
+}
+
 export interface JsonReport {
   date: string;
   machine: Machine;
@@ -84,6 +118,7 @@ export interface JsonReport {
   loadAverage: { start: number; end: number };
   settings: Record<string, unknown>;
   results: readonly CaseResult[];
+  latency?: readonly LatencyRow[];
 }
 
 export function writeJson(path: string, report: JsonReport): void {

@@ -43,7 +43,6 @@ export interface PlatformaticConsumerDeps {
  * twice (at-least-once; transactional producers fence the old owner).
  */
 export class PlatformaticConsumer implements Consumer {
-  private readonly client: PltConsumer<Buffer, Buffer, string, string>;
   private readonly pool: ConnectionPool;
   private readonly fetcher: PlatformaticFetcher;
   private readonly wakeup = new Wakeup();
@@ -57,18 +56,19 @@ export class PlatformaticConsumer implements Consumer {
     private readonly deps: PlatformaticConsumerDeps,
   ) {
     const s = deps.settings;
-    this.client = new PltConsumer<Buffer, Buffer, string, string>({
-      ...deps.base,
-      groupId: options.groupId,
-      autocommit: false,
-      sessionTimeout: s.sessionTimeoutMs,
-      rebalanceTimeout: s.rebalanceTimeoutMs,
-      heartbeatInterval: s.heartbeatIntervalMs,
-    });
+    const createClient = () =>
+      new PltConsumer<Buffer, Buffer, string, string>({
+        ...deps.base,
+        groupId: options.groupId,
+        autocommit: false,
+        sessionTimeout: s.sessionTimeoutMs,
+        rebalanceTimeout: s.rebalanceTimeoutMs,
+        heartbeatInterval: s.heartbeatIntervalMs,
+      });
     const { clientId, bootstrapBrokers: _brokers, ...connection } = deps.base;
     this.pool = new ConnectionPool(`${clientId}-fetch`, connection);
     this.fetcher = new PlatformaticFetcher({
-      client: this.client,
+      createClient,
       pool: this.pool,
       groupId: options.groupId,
       readCommitted: options.readCommitted ?? true,
@@ -121,7 +121,7 @@ export class PlatformaticConsumer implements Consumer {
     await this.fetcher.whenJoined();
     this.assertOpen();
     try {
-      await this.client.commit({
+      await this.fetcher.member.client.commit({
         offsets: offsets.map((o) => ({
           topic: o.topic,
           partition: o.partition,
@@ -130,6 +130,7 @@ export class PlatformaticConsumer implements Consumer {
         })),
       });
     } catch (err) {
+      this.fetcher.member.recover(err);
       throw fromPlatformaticError(err, `committing offsets of group ${this.options.groupId}`);
     }
   }
@@ -173,7 +174,6 @@ export class PlatformaticConsumer implements Consumer {
     this.fetcher.membership.releaseAll();
     try {
       await this.fetcher.stop();
-      await this.client.close(true);
       await this.pool.close();
     } catch (err) {
       this.deps.log.warn({ err, groupId: this.options.groupId }, "closing the consumer failed");

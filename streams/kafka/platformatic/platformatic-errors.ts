@@ -109,3 +109,37 @@ export function hasProtocolError(err: unknown, apiId: string, depth = 0): boolea
   if (e.errors?.some((inner) => hasProtocolError(inner, apiId, depth + 1))) return true;
   return hasProtocolError(e.cause, apiId, depth + 1);
 }
+
+/** True when a client error with `code` (e.g. "PLT_KFK_NETWORK") occurs anywhere in the error tree. */
+export function hasClientError(err: unknown, code: string, depth = 0): boolean {
+  if (typeof err !== "object" || err === null || depth > 10) return false;
+  const e = err as PlatformaticErrorLike;
+  if (e.code === code) return true;
+  if (e.errors?.some((inner) => hasClientError(inner, code, depth + 1))) return true;
+  return hasClientError(e.cause, code, depth + 1);
+}
+
+/**
+ * Closes a client with `force` (streams and group membership included) and waits for it: the
+ * client's `close(true)` overload takes a callback and returns nothing.
+ */
+export function closeForced(client: {
+  close(force: boolean, callback: (error?: Error | null) => void): void;
+}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.close(true, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/**
+ * True when a group or transaction coordinator moved or cannot be reached. The 1.x client caches
+ * a coordinator's node id for the life of a consumer or producer and never looks it up again
+ * (platformatic/kafka#290, fixed in 2.x, which needs Node 22), so these need a new client.
+ */
+export function isCoordinatorLost(err: unknown): boolean {
+  return (
+    hasProtocolError(err, "NOT_COORDINATOR") ||
+    hasProtocolError(err, "COORDINATOR_NOT_AVAILABLE") ||
+    hasClientError(err, "PLT_KFK_NETWORK")
+  );
+}

@@ -3,7 +3,6 @@ import {
   FetchIsolationLevels,
   type fetchV17,
   ListOffsetTimestamps,
-  type Consumer as PltConsumer,
 } from "@platformatic/kafka";
 import type { SpikemeshError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
@@ -12,6 +11,7 @@ import { FetchBuffers } from "../fetch-buffer.js";
 import { GroupAssignment } from "../group-assignment.js";
 import { Wakeup } from "../wakeup.js";
 import { fromPlatformaticError, hasProtocolError } from "./platformatic-errors.js";
+import { GroupMember, type PltGroupClient } from "./platformatic-membership.js";
 import { dropAborted, nextFetchOffset, toIncomingRecords } from "./platformatic-records.js";
 
 /** Group and fetch tuning; see PlatformaticTransportOptions for the defaults. */
@@ -28,7 +28,8 @@ export interface PlatformaticConsumerSettings {
 }
 
 export interface PlatformaticFetcherOptions {
-  client: PltConsumer<Buffer, Buffer, string, string>;
+  /** Makes the group client; a new one replaces a client that lost its coordinator. */
+  createClient(): PltGroupClient;
   /** Fetches get connections of their own, so a long poll never delays heartbeats or joins. */
   pool: ConnectionPool;
   groupId: string;
@@ -57,6 +58,7 @@ type FetchResponse = fetchV17.FetchResponse;
 export class PlatformaticFetcher {
   readonly buffers: FetchBuffers;
   readonly membership = new GroupAssignment();
+  readonly member: GroupMember;
   /** Set when fetching or rejoining failed for good. */
   crash: SpikemeshError | null = null;
   private readonly userPaused = new Set<string>();
@@ -73,25 +75,31 @@ export class PlatformaticFetcher {
   constructor(private readonly options: PlatformaticFetcherOptions) {
     const s = options.settings;
     this.buffers = new FetchBuffers({ maxRecords: s.maxBufferedRecords, maxBytes: s.maxBufferedBytes });
-    const { client } = options;
-    client.on("consumer:group:join", (p) => this.onJoin(p.assignments ?? []));
-    client.on("consumer:group:rebalance", () => {
-      this.membership.rebalancing();
-      this.assigned = [];
-      options.onChange();
+    this.member = new GroupMember({
+      createClient: options.createClient,
+      groupId: options.groupId,
+      log: options.log,
+      onJoin: (assignments) => this.onJoin(assignments),
+      onRebalance: () => {
+        this.membership.rebalancing();
+        this.assigned = [];
+        options.onChange();
+      },
+      onFatal: (err) => this.fail(err, `joining group ${options.groupId}`),
     });
-    client.on("error", (err: unknown) => this.fail(err, `rejoining group ${options.groupId}`));
+  }
+
+  /** The current group client; any client of the group can fetch, list offsets and read metadata. */
+  private get client(): PltGroupClient {
+    return this.member.client;
   }
 
   /** Joins the group in the background and starts fetching once partitions are assigned. */
   start(topics: string[], fromBeginning: boolean): void {
     this.topics = topics;
     this.resetToEarliest = fromBeginning;
-    for (const t of topics) this.options.client.topics.track(t);
     this.isRunning = true;
-    this.options.client
-      .joinGroup({})
-      .catch((err: unknown) => this.fail(err, `joining group ${this.options.groupId}`));
+    this.member.start(topics);
     this.loop = this.run();
   }
 
@@ -129,12 +137,13 @@ export class PlatformaticFetcher {
     }
   }
 
-  /** Stops fetching (an in-flight fetch ends within maxWaitTimeMs). */
+  /** Stops fetching (an in-flight fetch ends within maxWaitTimeMs), then leaves the group. */
   async stop(): Promise<void> {
     this.isRunning = false;
     this.wakeup.wake();
     for (const wake of this.joinWaiters.splice(0)) wake();
     await this.loop;
+    await this.member.stop();
   }
 
   private fail(err: unknown, what: string): void {
@@ -181,8 +190,7 @@ export class PlatformaticFetcher {
       const { topic, partition } = split(key);
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
     }
-    const { client } = this.options;
-    const committed = await client.listCommittedOffsets({
+    const committed = await this.client.listCommittedOffsets({
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
     });
     if (seq !== this.joinSeq) return;
@@ -199,7 +207,7 @@ export class PlatformaticFetcher {
 
   /** Sets positions from the reset policy (no commit, or the position fell out of the log). */
   private async resetPositions(byTopic: Map<string, number[]>, onlyIf?: Map<string, number>): Promise<void> {
-    const offsets = await this.options.client.listOffsets({
+    const offsets = await this.client.listOffsets({
       topics: [...byTopic.keys()],
       partitions: Object.fromEntries(byTopic),
       timestamp: this.resetToEarliest ? ListOffsetTimestamps.EARLIEST : ListOffsetTimestamps.LATEST,
@@ -255,7 +263,7 @@ export class PlatformaticFetcher {
         }
         failures++;
         this.options.log.debug({ err, groupId: this.options.groupId }, "fetch failed; retrying");
-        this.options.client.clearMetadata();
+        this.client.clearMetadata();
         await this.wakeup.wait(Math.min(1000, 100 * failures), undefined);
       }
     }
@@ -263,7 +271,7 @@ export class PlatformaticFetcher {
 
   /** One fetch per partition leader, concurrently; resolves when all have answered. */
   private async fetchRound(keys: string[]): Promise<void> {
-    const metadata = await this.options.client.metadata({ topics: this.topics });
+    const metadata = await this.client.metadata({ topics: this.topics });
     const byLeader = new Map<number, Map<string, fetchV17.FetchRequestPartition[]>>();
     const topicNames = new Map<string, string>();
     const requested = new Map<string, number>();
@@ -289,7 +297,7 @@ export class PlatformaticFetcher {
       });
     }
     if (byLeader.size === 0) {
-      this.options.client.clearMetadata();
+      this.client.clearMetadata();
       await this.wakeup.wait(100, undefined);
       return;
     }
@@ -308,7 +316,7 @@ export class PlatformaticFetcher {
   ): Promise<FetchResponse> {
     const s = this.options.settings;
     try {
-      return await this.options.client.fetch({
+      return await this.client.fetch({
         node,
         topics: [...topics].map(([topicId, partitions]) => ({ topicId, partitions })),
         maxWaitTime: s.maxWaitTimeMs,

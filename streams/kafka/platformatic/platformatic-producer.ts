@@ -19,7 +19,7 @@ import type {
   Transaction,
 } from "../../transport/transport.js";
 import { assertOffset, chunkBySize, validateRecord } from "../kafka-records.js";
-import { fromPlatformaticError } from "./platformatic-errors.js";
+import { closeForced, fromPlatformaticError, isCoordinatorLost } from "./platformatic-errors.js";
 
 type Message = MessageToProduce<Buffer, Buffer, string, string>;
 /** The client's Transaction class, which its package index does not export. */
@@ -46,7 +46,9 @@ export interface PlatformaticProducerDeps {
  * one request in flight); with a `transactionalId`, records go through `transaction()`.
  */
 export class PlatformaticProducer implements Producer {
-  private readonly client: PltProducer<Buffer, Buffer, string, string>;
+  private client: PltProducer<Buffer, Buffer, string, string>;
+  /** Set when a transaction lost its coordinator: the next transaction starts on a new client. */
+  private isClientStale = false;
   private readonly partitioner = new KeyPartitioner();
   private current: PlatformaticTransaction | null = null;
   private isClosed = false;
@@ -55,15 +57,24 @@ export class PlatformaticProducer implements Producer {
     private readonly options: ProducerOptions,
     private readonly deps: PlatformaticProducerDeps,
   ) {
-    const transactional = options.transactionalId !== undefined;
-    const idempotent = transactional || (options.idempotent ?? true);
-    this.client = new PltProducer<Buffer, Buffer, string, string>({
-      ...deps.base,
+    this.client = this.createClient();
+  }
+
+  private createClient(): PltProducer<Buffer, Buffer, string, string> {
+    const transactional = this.options.transactionalId !== undefined;
+    const idempotent = transactional || (this.options.idempotent ?? true);
+    return new PltProducer<Buffer, Buffer, string, string>({
+      ...this.deps.base,
       idempotent,
-      ...(transactional ? { transactionalId: options.transactionalId } : {}),
+      ...(transactional ? { transactionalId: this.options.transactionalId } : {}),
       ...(idempotent ? {} : { acks: -1 }),
       serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
     });
+  }
+
+  /** Notes a failure; a lost transaction coordinator means a new client for the next transaction. */
+  private onTransactionError(err: unknown): void {
+    if (isCoordinatorLost(err)) this.isClientStale = true;
   }
 
   async send(records: OutgoingRecord[]): Promise<RecordMetadata[]> {
@@ -89,16 +100,23 @@ export class PlatformaticProducer implements Producer {
     if (this.current !== null) {
       throw new SpikemeshError("INVARIANT", `producer ${id} already has an open transaction`);
     }
+    if (this.isClientStale) {
+      this.isClientStale = false;
+      void closeForced(this.client).catch(() => undefined);
+      this.client = this.createClient();
+    }
     let tx: PltTransaction;
     try {
       tx = await this.client.beginTransaction();
     } catch (err) {
+      this.onTransactionError(err);
       throw fromPlatformaticError(err, `beginning a transaction of ${id}`);
     }
     this.current = new PlatformaticTransaction(id, tx, {
       produce: (records) =>
         this.produce(records, async (messages) => (await tx.send({ messages })).offsets ?? []),
       groupCoordinator: (groupId) => this.deps.groupCoordinator(groupId),
+      onError: (err) => this.onTransactionError(err),
       onEnd: () => {
         this.current = null;
       },
@@ -116,7 +134,7 @@ export class PlatformaticProducer implements Producer {
       this.deps.log.warn({ err }, "aborting the open transaction while closing failed");
     }
     try {
-      await this.client.close(true);
+      await closeForced(this.client);
     } catch (err) {
       this.deps.log.warn({ err }, "closing the producer failed");
     } finally {
@@ -213,6 +231,8 @@ export class PlatformaticProducer implements Producer {
 interface TransactionDeps {
   produce(records: OutgoingRecord[]): Promise<RecordMetadata[]>;
   groupCoordinator(groupId: string): Promise<number>;
+  /** Called with every failure of the transaction's requests. */
+  onError(err: unknown): void;
   onEnd(): void;
 }
 
@@ -256,6 +276,7 @@ export class PlatformaticTransaction implements Transaction {
         await this.tx.addOffset(message);
       }
     } catch (err) {
+      this.deps.onError(err);
       throw fromPlatformaticError(
         err,
         `sending offsets of group ${groupId} in transaction ${this.transactionalId}`,
@@ -269,6 +290,7 @@ export class PlatformaticTransaction implements Transaction {
     try {
       await this.tx.commit();
     } catch (err) {
+      this.deps.onError(err);
       throw fromPlatformaticError(err, `committing transaction ${this.transactionalId}`);
     }
     this.state = "committed";
@@ -284,6 +306,7 @@ export class PlatformaticTransaction implements Transaction {
     } catch (err) {
       // A fenced or failed producer may not be able to end it; forget it so a new one can begin.
       await this.tx.cancel().catch(() => undefined);
+      this.deps.onError(err);
       throw fromPlatformaticError(err, `aborting transaction ${this.transactionalId}`);
     }
   }
