@@ -2,5 +2,12 @@ export { type Clock, ManualClock, type Random, seededRandom, systemClock } from 
 export type { ErrorCode, ErrorContext } from "./errors.js";
 export { ConfigError, DecodeError, describeError, isSpikemeshError, SpikemeshError } from "./errors.js";
 export type { Logger } from "./logger.js";
-export { counter, gauge, histogram, LATENCY_BUCKETS_SECONDS } from "./metrics/metric-factory.js";
+export {
+  counter,
+  disabledMetrics,
+  gauge,
+  histogram,
+  isMetricsDisabled,
+  LATENCY_BUCKETS_SECONDS,
+} from "./metrics/metric-factory.js";
 export * from "./topology/index.js";

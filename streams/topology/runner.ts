@@ -2,6 +2,7 @@ import { Registry } from "prom-client";
 import { type Clock, systemClock } from "../clock.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { isMetricsDisabled } from "../metrics/metric-factory.js";
 import type { Transport } from "../transport/transport.js";
 import type { RecordCodec } from "./codec.js";
 import { LagMonitor } from "./lag-monitor.js";
@@ -94,7 +95,7 @@ export class TopologyRunner {
       groups: topology.nodes.map((node) => ({ group: groupId(topology.appId, node), topic: node.input })),
       metrics: deps.runnerMetrics,
       log: opts.logger,
-      intervalMs: opts.lagIntervalMs ?? 5000,
+      intervalMs: isMetricsDisabled(this.metrics) ? 0 : (opts.lagIntervalMs ?? 5000),
     });
   }
 

@@ -2,6 +2,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandRegistry, MetricsServer } from "../../cli/metrics-server.js";
 import { EmbeddedTransport } from "../../streams/embedded/index.js";
+import { counter, disabledMetrics, histogram } from "../../streams/index.js";
 import { silentLogger } from "../../streams/logger.js";
 import { LagMonitor } from "../../streams/topology/lag-monitor.js";
 import { DEAD_LETTER_CODES, initNodeSeries, runnerMetrics } from "../../streams/topology/runner-metrics.js";
@@ -112,5 +113,19 @@ describe("metrics server", () => {
     ])
       expect(body).toMatch(new RegExp(`^${name} `, "m"));
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
+  });
+});
+
+describe("disabled metrics", () => {
+  it("hands out metrics that do nothing and register nothing", async () => {
+    const registry = disabledMetrics();
+    const c = counter(registry, { name: "spikemesh_x_total", help: "x", labelNames: ["tier"] });
+    c.inc({ tier: "a" }, 2);
+    c.labels({ tier: "b" }).inc();
+    histogram(registry, { name: "spikemesh_y_seconds", help: "y", buckets: [1] }).observe(0.5);
+    const m = runnerMetrics(registry);
+    initNodeSeries(m, "p", "in", ["out"]);
+    m.lag.set({ group: "g", topic: "t", partition: "0" }, 1);
+    expect(registry.getMetricsAsArray()).toEqual([]);
   });
 });
