@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { meshTopology } from "../../cli/mesh-topology.js";
 import { escalationTierOptionsSchema } from "../../processors/escalation-tier/index.js";
 import { validateTopology } from "../../streams/topology/topology.js";
@@ -52,5 +54,21 @@ describe("mesh topology tiers", () => {
     expect(() =>
       meshTopology({ appId: "a", partitions: 1, options: { "tier-phi2": { handUpTier: "gpt5" } } }),
     ).toThrow(/nodes\.tier-phi2\.handUpTier: "gpt5" is not a tier of the mesh/);
+  });
+
+  it("accepts the README's model tier configuration", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Model tiers"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const config = parseYaml(yaml) as { nodes: Record<string, Record<string, unknown>> };
+    const t = meshTopology({ appId: "a", partitions: 1, options: config.nodes });
+    expect(escalationTierOptionsSchema.parse(node(t, "tier-phi2").options).backend).toMatchObject({
+      kind: "llama",
+      maxThreads: 4,
+    });
+    expect(escalationTierOptionsSchema.parse(node(t, "tier-deepseek").options)).toMatchObject({
+      timeoutMs: 60_000,
+      backend: { kind: "llama", gpuLayers: "max", sequences: 8 },
+    });
   });
 });
