@@ -29,6 +29,7 @@ export class LagMonitor {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private isFailing = false;
+  private isStopped = false;
 
   constructor(private readonly opts: LagMonitorOptions) {}
 
@@ -69,10 +70,17 @@ export class LagMonitor {
     }
   }
 
-  /** Stops sampling and waits for a sample in flight. */
+  /**
+   * Stops sampling. A sample in flight is waited for at most 1 s: it only sets gauges, and a broker
+   * that stopped answering must not hold up the runner's shutdown.
+   */
   async stop(): Promise<void> {
+    this.isStopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.running;
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+    clearTimeout(timer);
   }
 }

@@ -6,6 +6,7 @@ import { counter, disabledMetrics, histogram } from "../../streams/index.js";
 import { silentLogger } from "../../streams/logger.js";
 import { LagMonitor } from "../../streams/topology/lag-monitor.js";
 import { DEAD_LETTER_CODES, initNodeSeries, runnerMetrics } from "../../streams/topology/runner-metrics.js";
+import { lagScenario } from "../helpers/lag-scenario.js";
 import { tempDir } from "./helpers/temp-dir.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -25,41 +26,7 @@ describe("consumer lag", () => {
     const t = await tempDir("spikemesh-lag-");
     const transport = new EmbeddedTransport({ dataDir: t.dir, logger: silentLogger() });
     cleanups.push(t.remove, () => transport.close());
-    const admin = transport.admin();
-    await admin.createTopics([{ name: "in", partitions: 2 }]);
-    const producer = transport.producer();
-    await producer.send([
-      ...Array.from({ length: 7 }, () => ({ topic: "in", key: null, value: Buffer.from("x"), partition: 0 })),
-      ...Array.from({ length: 3 }, () => ({ topic: "in", key: null, value: Buffer.from("y"), partition: 1 })),
-    ]);
-    const consumer = transport.consumer({ groupId: "app.fast" });
-    await consumer.subscribe(["in"]);
-    await consumer.commit([
-      { topic: "in", partition: 0, offset: 5 },
-      { topic: "in", partition: 1, offset: 3 },
-    ]);
-    const registry = new Registry();
-    const monitor = new LagMonitor({
-      admin,
-      groups: [
-        { group: "app.fast", topic: "in" },
-        { group: "app.idle", topic: "in" },
-      ],
-      metrics: runnerMetrics(registry),
-      log: silentLogger(),
-      intervalMs: 0,
-    });
-    await monitor.sample();
-    expect(await lagOf(registry)).toEqual({
-      "app.fast in/0": 2,
-      "app.fast in/1": 0,
-      "app.idle in/0": 7,
-      "app.idle in/1": 3,
-    });
-    await producer.send([{ topic: "in", key: null, value: Buffer.from("z"), partition: 1 }]);
-    await monitor.sample();
-    expect((await lagOf(registry))["app.fast in/1"]).toBe(1);
-    await monitor.stop();
+    await lagScenario(transport, "embedded");
   });
 
   it("keeps the last figures when the admin fails", async () => {
