@@ -76,6 +76,8 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
   private store: KeyValueStore<KeyState> | undefined;
   private metrics: SnnMetrics | undefined;
   private labels = { processor: "snn-filter", partition: "0" };
+  /** The per-record counter, bound to this partition's labels once (no label hashing per record). */
+  private eventsCounter: { inc(): void } | undefined;
   private cancelCheckpoints: (() => void) | undefined;
 
   constructor(
@@ -108,12 +110,13 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
       store.delete(key);
     }
     this.metrics.keys.set(this.labels, this.network.keyCount);
+    this.eventsCounter = this.metrics.events.labels(this.labels);
     this.cancelCheckpoints = ctx.schedule(this.options.checkpointEveryMs, "stream", () => this.checkpoint());
   }
 
   process(rec: Rec<TelemetryEvent>, ctx: ProcessorContext<SnnFilterScoredOutputs>): void {
     const metrics = this.requireInit();
-    metrics.events.inc(this.labels);
+    this.eventsCounter?.inc();
     const { ts, source, metric, value } = rec.value;
     const key = `${source}/${metric}`;
     const verdict = judgeSample(this.network, this.options, source, metric, key, ts, value);
