@@ -4,23 +4,39 @@
  *   - embedded log produce and consume vs fs.writeSync / readSync of the same bytes
  *   - the same with fsync on both sides
  *   - Avro encode and decode through the registry framing vs plain avsc
- * Options: --quick (short run), --json PATH, --reps N, --only log|serde, --help.
+ *   - on a local Kafka broker the bench starts (scripts/kafka.sh; skipped without Java), per client
+ *     (kafkajs, @platformatic/kafka): the SNN-filter pipeline vs a raw consume → produce
+ *     passthrough on the client's own API, plus event → spike latency under a paced load
+ * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka, --help.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { KAFKA_CLIENTS } from "../streams/kafka/index.js";
 import { embeddedLogSuite, type LogBenchOptions } from "./embedded-log.js";
+import { type KafkaBench, kafkaCaseName, type LatencyRow, startKafkaBench } from "./kafka.js";
+import { kafkaUnavailableReason } from "./kafka-broker.js";
 import { type CaseResult, runSuite, type Suite } from "./measure.js";
-import { describeMachine, formatLegend, formatTable, machineLine, writeJson } from "./report.js";
+import {
+  describeMachine,
+  formatLatencyTable,
+  formatLegend,
+  formatTable,
+  machineLine,
+  writeJson,
+} from "./report.js";
 import { serdeSuites } from "./serde.js";
 import { snnSuites } from "./snn.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|snn]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn]`;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
 /** Issue #5's aim for the SNN kernel, events/s on one core. */
 const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
+/** Issue #4's aim: the pipeline at least this share of the raw passthrough of the client it runs on. */
+const GOAL_KAFKA_RATIO = 0.9;
+type Only = "log" | "serde" | "kafka" | "snn";
 
 interface Settings {
   quick: boolean;
@@ -32,7 +48,11 @@ interface Settings {
   batchSize: number;
   keyBytes: number;
   valueBytes: number;
-  only: "log" | "serde" | "snn" | undefined;
+  kafkaRecords: number;
+  kafkaPartitions: number;
+  latencyRatePerSec: number;
+  latencyRecords: number;
+  only: Only | undefined;
 }
 
 function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
@@ -54,8 +74,8 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   const only = values.only;
-  if (only !== undefined && only !== "log" && only !== "serde" && only !== "snn") {
-    throw new Error(`--only log|serde|snn\n${USAGE}`);
+  if (only !== undefined && only !== "log" && only !== "serde" && only !== "kafka" && only !== "snn") {
+    throw new Error(`--only log|serde|kafka|snn\n${USAGE}`);
   }
   return {
     quick,
@@ -67,6 +87,10 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
     batchSize: 500,
     keyBytes: 16,
     valueBytes: 100,
+    kafkaRecords: quick ? 30_000 : 100_000,
+    kafkaPartitions: 4,
+    latencyRatePerSec: 2000,
+    latencyRecords: quick ? 6000 : 12_000,
     only,
     json: values.json,
   };
@@ -86,6 +110,8 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadBefore = os.loadavg()[0]!;
   const results: CaseResult[] = [];
+  let latency: LatencyRow[] = [];
+  let kafkaNote: string | undefined;
   try {
     const log = (records: number, fsync: boolean): LogBenchOptions => ({
       tmpRoot,
@@ -96,7 +122,7 @@ async function main(): Promise<void> {
       valueBytes: settings.valueBytes,
     });
     const suites: { name: string; make: () => Promise<Suite[]> }[] = [];
-    if (settings.only !== "serde") {
+    if (settings.only === undefined || settings.only === "log") {
       suites.push({
         name: "embedded log",
         make: async () => [embeddedLogSuite(log(settings.logRecords, false))],
@@ -106,7 +132,7 @@ async function main(): Promise<void> {
         make: async () => [embeddedLogSuite(log(settings.fsyncRecords, true))],
       });
     }
-    if (settings.only !== "log") {
+    if (settings.only === undefined || settings.only === "serde") {
       suites.push({
         name: "avro serde",
         make: () => serdeSuites({ tmpRoot, records: settings.serdeRecords }),
@@ -124,23 +150,48 @@ async function main(): Promise<void> {
           }),
       });
     }
+    const run = async (name: string, suite: Suite): Promise<void> => {
+      const total = settings.warmup + settings.reps;
+      const progress = (rep: number, warm: boolean): void => {
+        process.stderr.write(`  ${suite.cases.join(", ")}: ${rep + 1}/${total}${warm ? " (warm-up)" : ""}\n`);
+      };
+      process.stderr.write(`${name}\n`);
+      results.push(
+        ...(await runSuite(suite, { warmup: settings.warmup, reps: settings.reps, onRep: progress })),
+      );
+    };
     for (const { name, make } of suites) {
       const made = await make();
       try {
-        for (const suite of made) {
-          const total = settings.warmup + settings.reps;
-          const progress = (rep: number, warm: boolean): void => {
-            process.stderr.write(
-              `  ${suite.cases.join(", ")}: ${rep + 1}/${total}${warm ? " (warm-up)" : ""}\n`,
-            );
-          };
-          process.stderr.write(`${name}\n`);
-          results.push(
-            ...(await runSuite(suite, { warmup: settings.warmup, reps: settings.reps, onRep: progress })),
-          );
-        }
+        for (const suite of made) await run(name, suite);
       } finally {
         for (const suite of made) await suite.close?.();
+      }
+    }
+    if (settings.only === undefined || settings.only === "kafka") {
+      const reason = kafkaUnavailableReason();
+      if (reason !== null) {
+        kafkaNote = `Kafka cases skipped: ${reason}`;
+        process.stderr.write(`${kafkaNote}\n`);
+      } else {
+        process.stderr.write("kafka: starting a local broker (scripts/kafka.sh)\n");
+        const kafka: KafkaBench = await startKafkaBench({
+          tmpRoot,
+          clients: KAFKA_CLIENTS,
+          records: settings.kafkaRecords,
+          partitions: settings.kafkaPartitions,
+          batchSize: settings.batchSize,
+          guarantee: "at_least_once",
+          latencyRatePerSec: settings.latencyRatePerSec,
+          latencyRecords: settings.latencyRecords,
+        });
+        try {
+          kafkaNote = `Kafka ${kafka.broker.version} on ${kafka.broker.bootstrap}, started by the bench`;
+          for (const suite of kafka.suites) await run(`kafka (${suite.cases.join(", ")})`, suite);
+          latency = await kafka.latency();
+        } finally {
+          await kafka.close();
+        }
       }
     }
   } finally {
@@ -159,8 +210,11 @@ async function main(): Promise<void> {
     `settings: ${settings.quick ? "quick" : "full"}; ${settings.warmup} warm-up + ${settings.reps} reps (medians); ` +
       `log ${settings.logRecords.toLocaleString("en-US")} records (fsync ${settings.fsyncRecords.toLocaleString("en-US")}) ` +
       `of ${settings.keyBytes}-byte keys + ${settings.valueBytes}-byte values, ${settings.batchSize}/batch, 1 partition; ` +
-      `serde ${settings.serdeRecords.toLocaleString("en-US")} TelemetryEvents`,
+      `serde ${settings.serdeRecords.toLocaleString("en-US")} TelemetryEvents; ` +
+      `kafka ${settings.kafkaRecords.toLocaleString("en-US")} TelemetryEvents, ${settings.kafkaPartitions} partitions, ` +
+      `latency at ${settings.latencyRatePerSec.toLocaleString("en-US")} records/s for ${settings.latencyRecords.toLocaleString("en-US")} records`,
   );
+  if (kafkaNote !== undefined) console.log(kafkaNote);
   console.log("");
   console.log(formatTable(results));
   console.log("");
@@ -174,6 +228,18 @@ async function main(): Promise<void> {
       `goal ≥ ${GOAL_RECORDS_PER_SEC.toLocaleString("en-US")} records/s produce and consume on one core: ` +
         `${worst >= GOAL_RECORDS_PER_SEC ? "met" : "NOT met"} (slower of the two: ${Math.round(worst).toLocaleString("en-US")} records/s)`,
     );
+  }
+  for (const client of KAFKA_CLIENTS) {
+    const r = results.find((x) => x.name === kafkaCaseName(client));
+    if (r === undefined) continue;
+    console.log(
+      `goal ≥ ${GOAL_KAFKA_RATIO}× the raw passthrough of ${client}: ${r.ratio >= GOAL_KAFKA_RATIO ? "met" : "NOT met"} ` +
+        `(${r.ratio.toFixed(2)}× median, ${r.bestRatio.toFixed(2)}× best)`,
+    );
+  }
+  if (latency.length > 0) {
+    console.log("");
+    console.log(formatLatencyTable(latency));
   }
   // Per core: events per CPU-second of this process, which other load on the machine does not dilute.
   const kernel = results.find((r) => r.name === "snn kernel (CPU time)");
@@ -192,6 +258,7 @@ async function main(): Promise<void> {
       loadAverage: { start: loadBefore, end: loadAfter },
       settings: { ...settings },
       results,
+      latency,
     });
     console.log(`\nwrote ${json}`);
   }
