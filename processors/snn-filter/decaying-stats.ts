@@ -35,7 +35,7 @@ export class DecayingStats {
   private readonly decay: DecayFactor;
 
   /** @param tauMs time constant in milliseconds of event time over which old samples fade to 1/e. */
-  constructor(private readonly tauMs: number) {
+  constructor(tauMs: number) {
     if (!(tauMs > 0) || !Number.isFinite(tauMs))
       throw new RangeError(`DecayingStats: tauMs must be > 0, got ${tauMs}`);
     this.decay = new DecayFactor(tauMs);
