@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../streams/index.js";
+import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS } from "../streams/kafka/index.js";
 
 const brokerList = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",").map((b) => b.trim()) : v),
@@ -15,6 +16,8 @@ const kafkaSchema = z
   .object({
     /** Bootstrap brokers, `host:port`, a list or a comma-separated string. */
     brokers: brokerList,
+    /** Client library: "platformatic" (@platformatic/kafka) or "kafkajs"; README "Kafka clients" says why. */
+    client: z.enum(KAFKA_CLIENTS).default(DEFAULT_KAFKA_CLIENT),
     clientId: z.string().min(1).default("spikemesh"),
     /** TLS: true for the system CAs, or PEM files. */
     ssl: z

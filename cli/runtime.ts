@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { ConnectionOptions } from "node:tls";
 import { EmbeddedTransport } from "../streams/embedded/index.js";
 import { ConfigError, type Logger } from "../streams/index.js";
-import { KafkaTransport } from "../streams/kafka/index.js";
+import { createKafkaTransport, type KafkaTransport } from "../streams/kafka/index.js";
 import { RegistryCodec, RegistrySerde, SchemaRegistryServer } from "../streams/serde/index.js";
 import type { Transport } from "../streams/transport/transport.js";
 import type { KafkaConfig, SpikemeshConfig } from "./config.js";
@@ -36,7 +36,7 @@ export async function openRuntime(
 ): Promise<Runtime> {
   const dataDir = options.dataDir ?? config.dataDir;
   const transport: Transport = config.kafka
-    ? new KafkaTransport(kafkaOptions(config.kafka, config.appId, log))
+    ? createKafkaTransport({ ...kafkaOptions(config.kafka, config.appId, log), client: config.kafka.client })
     : new EmbeddedTransport({
         dataDir: join(dataDir, "log"),
         logger: log,

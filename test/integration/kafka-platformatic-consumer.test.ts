@@ -66,7 +66,7 @@ describe("PlatformaticKafkaTransport on a real broker", () => {
     const byDefault = createKafkaTransport({ brokers });
     expect(kafkajs).toBeInstanceOf(KafkaTransport);
     expect(platformatic).toBeInstanceOf(PlatformaticKafkaTransport);
-    expect(byDefault).toBeInstanceOf(KafkaTransport);
+    expect(byDefault).toBeInstanceOf(PlatformaticKafkaTransport);
     expect(() => createKafkaTransport({ brokers, client: "rdkafka" as never })).toThrow(
       /unknown Kafka client/,
     );
