@@ -63,8 +63,8 @@ export class LagMonitor {
       }
       this.isFailing = false;
     } catch (err) {
-      // Logged once per run of failures, not every interval.
-      if (!this.isFailing)
+      // Logged once per run of failures, not every interval, and not while shutting down.
+      if (!this.isFailing && !this.isStopped)
         this.opts.log.warn({ err }, "consumer lag sample failed; keeping the last figures");
       this.isFailing = true;
     }

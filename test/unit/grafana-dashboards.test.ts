@@ -161,8 +161,7 @@ describe("metric catalogue", { timeout: 120_000 }, () => {
       const type = String(m.type);
       if (type === "counter" && !m.name.endsWith("_total"))
         problems.push(`${m.name}: counter without _total`);
-      if (type !== "counter" && m.name.endsWith("_total"))
-        problems.push(`${m.name}: _total on a ${type}`);
+      if (type !== "counter" && m.name.endsWith("_total")) problems.push(`${m.name}: _total on a ${type}`);
       if (type === "histogram" && !/_(seconds|bytes|ratio)$/.test(m.name))
         problems.push(`${m.name}: histogram without a base unit`);
       if (!m.help) problems.push(`${m.name}: no help`);
