@@ -6,6 +6,7 @@ import {
   feedbackLearnerSpec,
   routerSpec,
   snnFilterSpec,
+  spikeCorrelatorSpec,
 } from "../processors/index.js";
 import { ConfigError } from "../streams/index.js";
 import type { Topology, TopologyNode } from "../streams/topology/topology.js";
@@ -82,7 +83,8 @@ function tierNode(tier: (typeof MESH_TIERS)[number], options: Record<string, unk
 }
 
 /**
- * The cognitive mesh: telemetry → SNN filter → spikes → router → escalations.<tier> → tier workers
+ * The cognitive mesh: telemetry → SNN filter → spikes (+ correlated spikes from the spike
+ * correlator) → router → escalations.<tier> → tier workers
  * → reasoning.results → control sink → control + feedback → feedback learner → route-weights, which
  * the router reads back as a table.
  */
@@ -96,7 +98,12 @@ export function meshTopology(opts: MeshTopologyOptions): Topology {
   return {
     appId: opts.appId,
     defaultPartitions: opts.partitions,
-    topics: [{ name: t.weights, partitions: opts.partitions, cleanupPolicy: "compact" }],
+    topics: [
+      { name: t.weights, partitions: opts.partitions, cleanupPolicy: "compact" },
+      // Spikes are few after the filter: one partition lets the correlator (and one router
+      // instance) see every source.
+      { name: t.spikes, partitions: 1 },
+    ],
     nodes: [
       {
         name: "snn-filter",
@@ -104,6 +111,14 @@ export function meshTopology(opts: MeshTopologyOptions): Topology {
         options: over("snn-filter"),
         input: t.telemetry,
         outputs: { spikes: t.spikes },
+      },
+      {
+        name: "spike-correlator",
+        spec: spikeCorrelatorSpec,
+        options: over("spike-correlator"),
+        input: t.spikes,
+        // It ignores the REASONING_TRIGGER spikes it writes, so its output can go back to `spikes`.
+        outputs: { correlated: t.spikes },
       },
       {
         name: "router",
