@@ -18,6 +18,7 @@ import { embeddedLogSuite, type LogBenchOptions } from "./embedded-log.js";
 import { type KafkaBench, kafkaCaseName, type LatencyRow, startKafkaBench } from "./kafka.js";
 import { kafkaUnavailableReason } from "./kafka-broker.js";
 import { type CaseResult, runSuite, type Suite } from "./measure.js";
+import { REPLAY_CASE, replaySuite } from "./replay.js";
 import {
   describeMachine,
   formatLatencyTable,
@@ -29,14 +30,14 @@ import {
 import { serdeSuites } from "./serde.js";
 import { snnSuites } from "./snn.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay]`;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
 /** Issue #5's aim for the SNN kernel, events/s on one core. */
 const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
 /** Issue #4's aim: the pipeline at least this share of the raw passthrough of the client it runs on. */
 const GOAL_KAFKA_RATIO = 0.9;
-type Only = "log" | "serde" | "kafka" | "snn";
+type Only = "log" | "serde" | "kafka" | "snn" | "replay";
 
 interface Settings {
   quick: boolean;
@@ -52,6 +53,7 @@ interface Settings {
   kafkaPartitions: number;
   latencyRatePerSec: number;
   latencyRecords: number;
+  replayRecords: number;
   only: Only | undefined;
 }
 
@@ -74,8 +76,8 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   const only = values.only;
-  if (only !== undefined && only !== "log" && only !== "serde" && only !== "kafka" && only !== "snn") {
-    throw new Error(`--only log|serde|kafka|snn\n${USAGE}`);
+  if (only !== undefined && !["log", "serde", "kafka", "snn", "replay"].includes(only)) {
+    throw new Error(`--only log|serde|kafka|snn|replay\n${USAGE}`);
   }
   return {
     quick,
@@ -91,7 +93,8 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
     kafkaPartitions: 4,
     latencyRatePerSec: 2000,
     latencyRecords: quick ? 6000 : 12_000,
-    only,
+    replayRecords: quick ? 200_000 : 1_000_000,
+    only: only as Only | undefined,
     json: values.json,
   };
 }
@@ -136,6 +139,12 @@ async function main(): Promise<void> {
       suites.push({
         name: "avro serde",
         make: () => serdeSuites({ tmpRoot, records: settings.serdeRecords }),
+      });
+    }
+    if (settings.only === undefined || settings.only === "replay") {
+      suites.push({
+        name: "replay",
+        make: async () => [replaySuite(tmpRoot, settings.replayRecords)],
       });
     }
     if (settings.only === undefined || settings.only === "snn") {
@@ -240,6 +249,15 @@ async function main(): Promise<void> {
   if (latency.length > 0) {
     console.log("");
     console.log(formatLatencyTable(latency));
+  }
+  const replay = results.find((r) => r.name === REPLAY_CASE);
+  if (replay !== undefined) {
+    const rate = replay.spikemesh.recordsPerSec;
+    console.log(
+      `goal ≥ ${GOAL_RECORDS_PER_SEC.toLocaleString("en-US")} records/s replaying at max speed into the embedded runtime: ` +
+        `${rate >= GOAL_RECORDS_PER_SEC ? "met" : "NOT met"} (${Math.round(rate).toLocaleString("en-US")} records/s, ` +
+        `${replay.ratio.toFixed(2)}× reading and decoding the file alone)`,
+    );
   }
   // Per core: events per CPU-second of this process, which other load on the machine does not dilute.
   const kernel = results.find((r) => r.name === "snn kernel (CPU time)");
