@@ -85,11 +85,23 @@ export class PlatformaticProducer implements Producer {
         `producer ${this.options.transactionalId} is transactional: send inside transaction()`,
       );
     }
-    return this.produce(records, async (messages) => {
-      const result = await this.client.send({ messages });
-      return result.offsets ?? [];
-    });
+    // One send at a time per producer: concurrent idempotent sends to one partition (two partition
+    // workers writing to a one-partition topic) reach the broker with sequence numbers out of order
+    // in @platformatic/kafka 1.x (OUT_OF_ORDER_SEQUENCE_NUMBER), so they queue behind each other.
+    const turn = this.sendChain.then(() =>
+      this.produce(records, async (messages) => {
+        const result = await this.client.send({ messages });
+        return result.offsets ?? [];
+      }),
+    );
+    this.sendChain = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
   }
+
+  private sendChain: Promise<void> = Promise.resolve();
 
   async transaction(): Promise<Transaction> {
     this.assertOpen();
