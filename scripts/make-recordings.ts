@@ -23,7 +23,11 @@ const registry = new SchemaRegistryServer({ dataDir: join(dir, "registry") });
 try {
   const serde = new RegistrySerde({ url: await registry.start() });
   const codec = new RegistryCodec(serde);
-  const generator = new TelemetryGenerator({ startMs: Date.UTC(2026, 10, 1), durationMs: 2 * 3_600_000, seed: 7 });
+  const generator = new TelemetryGenerator({
+    startMs: Date.UTC(2026, 10, 1),
+    durationMs: 2 * 3_600_000,
+    seed: 7,
+  });
   await transport.admin().createTopics([{ name: TOPIC, partitions: 2 }]);
   const producer = transport.producer();
   for (const batch of generator.batches(1_000)) {
@@ -36,10 +40,15 @@ try {
   }
   await producer.close();
   const writer = new RecordingWriter(join(OUT, "demo-2h.smrec"), { level: 9 });
-  const n = await recordTopics(transport, writer, { topics: [TOPIC], schemaById: registrySchemaLookup(serde.url) });
+  const n = await recordTopics(transport, writer, {
+    topics: [TOPIC],
+    schemaById: registrySchemaLookup(serde.url),
+  });
   writer.close();
   await writeFile(join(OUT, "demo-2h.labels.json"), `${JSON.stringify(generator.incidents, null, 2)}\n`);
-  process.stdout.write(`wrote ${n} records to ${join(OUT, "demo-2h.smrec")} (${writer.bytesWritten} bytes)\n`);
+  process.stdout.write(
+    `wrote ${n} records to ${join(OUT, "demo-2h.smrec")} (${writer.bytesWritten} bytes)\n`,
+  );
 } finally {
   await transport.close();
   await registry.close();

@@ -11,7 +11,7 @@ import { type CallOutcome, callBackend, DEADLINE_EXCEEDED } from "./backend-call
 import { BREAKER_STATE_VALUE, CircuitBreaker } from "./circuit-breaker.js";
 import { createTierBackend } from "./create-backend.js";
 import { type BackendOptions, type EscalationTierOptions, escalationTierOptionsSchema } from "./options.js";
-import { type TierMetrics, tierMetrics } from "./tier-metrics.js";
+import { initTierSeries, type TierMetrics, tierMetrics } from "./tier-metrics.js";
 
 export { DEADLINE_EXCEEDED } from "./backend-call.js";
 
@@ -67,6 +67,7 @@ class EscalationWorker implements Processor<ReasoningRequest, EscalationTierOutp
       ctx.log.warn({ tier, state }, `circuit breaker ${state.replace("_", "-")}`);
     });
     this.backend = this.createBackend(this.opts.backend, tier, ctx.log);
+    initTierSeries(this.metrics, tier, this.backend.model, this.opts);
     await this.backend.open?.(ctx.signal);
   }
 

@@ -103,7 +103,9 @@ export class PromptTemplate {
         );
       }
     };
-    const [system, user] = await Promise.all([read("system.md"), read("user.md")]);
+    // One after the other, so a missing version always names the same (first) file.
+    const system = await read("system.md");
+    const user = await read("user.md");
     return new PromptTemplate(version, system.trim(), user.trim());
   }
 

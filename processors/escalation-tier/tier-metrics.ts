@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { counter, gauge, histogram, LATENCY_BUCKETS_SECONDS } from "../../streams/index.js";
+import type { FailureKind } from "./backend-call.js";
 
 /** The escalation tier's metric catalogue (one set per registry, shared by partitions). */
 export interface TierMetrics {
@@ -63,4 +64,39 @@ export function tierMetrics(registry: Registry): TierMetrics {
       labelNames: ["tier", "to", "reason"],
     }),
   };
+}
+
+const OUTCOMES = ["ok", "error", "timeout"] as const;
+const FAILURE_KINDS: readonly FailureKind[] = [
+  "timeout",
+  "breaker_open",
+  "invalid_output",
+  "transient",
+  "error",
+];
+
+/**
+ * Starts a tier's counters at zero for every label set it can have (outcomes, failure kinds, its
+ * model, the tiers it hands on to), so that `rate()` counts the first requests too: a series that
+ * appears only with its first increment loses that increment, and a burst of errors that all land
+ * before the second scrape would show no error rate at all.
+ */
+export function initTierSeries(
+  m: TierMetrics,
+  tier: string,
+  model: string,
+  handOffs: { handUpTier: string | null; fallbackTier: string | null },
+): void {
+  for (const outcome of OUTCOMES) {
+    m.requests.inc({ tier, outcome }, 0);
+    if (outcome !== "ok") m.errors.inc({ tier, outcome }, 0);
+  }
+  for (const kind of FAILURE_KINDS) {
+    m.failures.inc({ tier, kind }, 0);
+    m.retries.inc({ tier, kind }, 0);
+  }
+  m.tokens.inc({ tier, model }, 0);
+  m.promptTokens.inc({ tier, model }, 0);
+  if (handOffs.handUpTier) m.handoffs.inc({ tier, to: handOffs.handUpTier, reason: "hand_up" }, 0);
+  if (handOffs.fallbackTier) m.handoffs.inc({ tier, to: handOffs.fallbackTier, reason: "fallback" }, 0);
 }

@@ -94,6 +94,15 @@ class Router implements Processor<SpikeRecord, RouterOutputs> {
       help: "Reasoning requests emitted, by tier and route",
       labelNames: ["tier", "route"],
     });
+    // Every label set starts at zero, so rate() also counts each route's first requests (a series
+    // that appears with its first increment loses it) and shares are defined before the first one.
+    for (const outcome of ["windowed", "late", "ignored"]) this.spikes.inc({ outcome }, 0);
+    for (const outcome of ["escalated", "suppressed", "deduped", "rate_limited"])
+      this.windows.inc({ outcome }, 0);
+    this.requests.inc({ tier: "rules", route: RULES_ROUTE }, 0);
+    for (const tier of MODEL_TIERS)
+      for (const kind of ["single", "correlated"] as const)
+        this.requests.inc({ tier, route: routeId(kind, tier) }, 0);
     this.lastRecordWallMs = ctx.clock.nowMs();
     const idle = this.opts.idleFlushMs;
     if (idle > 0) {

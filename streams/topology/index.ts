@@ -1,3 +1,4 @@
+export { type DrainProbe, probeCommitted, type WaitForDrainOptions, waitForDrain } from "./drain.js";
 export { parseOptions } from "./options.js";
 export { readToEnd } from "./partition-reader.js";
 export type {
@@ -27,4 +28,3 @@ export {
   topologyTopics,
   validateTopology,
 } from "./topology.js";
-export { type DrainProbe, probeCommitted, type WaitForDrainOptions, waitForDrain } from "./drain.js";

@@ -48,7 +48,7 @@ export class Task {
   private pending: Forwarded[] = [];
   private streamTime = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly opts: TaskOptions) {
+  constructor(opts: TaskOptions) {
     const { spec } = opts;
     this.stores = opts.stores ?? new Map();
     for (const name of spec.stores ?? []) {

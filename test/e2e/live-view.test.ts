@@ -59,7 +59,7 @@ describe("live view in headless Chromium", { timeout: 240_000 }, () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     await browser?.close();

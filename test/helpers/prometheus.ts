@@ -26,10 +26,18 @@ export function ensureDebianPackage(name: string, isInstalled: () => boolean): v
   if (isInstalled()) return;
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const install = () =>
-    spawnSync("apt-get", ["install", "-y", "-q", "--no-install-recommends", name], { env, encoding: "utf8" });
+    // Test files run in parallel: wait for another install's dpkg lock rather than fail on it.
+    spawnSync(
+      "apt-get",
+      ["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", "--no-install-recommends", name],
+      {
+        env,
+        encoding: "utf8",
+      },
+    );
   let r = install();
   if (r.status !== 0) {
-    execFileSync("apt-get", ["update", "-q"], { env, stdio: "ignore" });
+    execFileSync("apt-get", ["-o", "DPkg::Lock::Timeout=300", "update", "-q"], { env, stdio: "ignore" });
     r = install();
   }
   if (r.status !== 0 || !isInstalled()) {

@@ -86,5 +86,5 @@ describe.skipIf(!hasDockerCli)("docker-compose.yml under `docker compose config`
         `${join(ROOT, "grafana/dashboards")}:/var/lib/grafana/dashboards`,
       ]),
     );
-  });
+  }, 600_000);
 });

@@ -68,14 +68,14 @@ describe("serve-model's OpenAI-compatible API", () => {
       }),
     });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as { choices: { finish_reason: string }[] };
     expect(body).toMatchObject({
       object: "chat.completion",
       model: "tiny",
       choices: [{ index: 0, message: { role: "assistant", content: expect.any(String) } }],
       usage: { completion_tokens: expect.any(Number), prompt_tokens: expect.any(Number) },
     });
-    expect(["stop", "length"]).toContain(body.choices[0].finish_reason);
+    expect(["stop", "length"]).toContain(body.choices[0]?.finish_reason);
   });
 
   it("answers bad requests with OpenAI-shaped 4xx errors", async () => {
@@ -92,7 +92,7 @@ describe("serve-model's OpenAI-compatible API", () => {
     });
     const noMessages = await post(JSON.stringify({ model: "tiny", messages: [] }));
     expect(noMessages.status).toBe(400);
-    expect((await noMessages.json()).error.message).toMatch(/messages/);
+    expect(((await noMessages.json()) as { error: { message: string } }).error.message).toMatch(/messages/);
     const streaming = await post(
       JSON.stringify({ messages: [{ role: "user", content: "x" }], stream: true }),
     );

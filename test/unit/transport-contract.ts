@@ -267,16 +267,14 @@ export function transportContract(
       const c = await subscribed(topic);
       await pollUntil([c], () => c.assignment().length === 2);
       c.pause([{ topic, partition: 0 }]);
-      await t
-        .producer()
-        .send(
-          Array.from({ length: 10 }, (_, i) => ({
-            topic,
-            key: null,
-            value: text(String(i)),
-            partition: i % 2,
-          })),
-        );
+      await t.producer().send(
+        Array.from({ length: 10 }, (_, i) => ({
+          topic,
+          key: null,
+          value: text(String(i)),
+          partition: i % 2,
+        })),
+      );
       const first = await collect(c, 5);
       expect(first.every((r) => r.partition === 1)).toBe(true);
       expect(await c.poll({ maxWaitMs: 200 })).toEqual([]);
