@@ -190,6 +190,106 @@ export interface RouteWeight {
   ts: number;
 }
 
+/** What a swarm message is. */
+export type SwarmMessageKind = "INPUT" | "ACTIVATE" | "ANSWER";
+
+/**
+ * A message of the expert swarm. INPUT (a case entering the swarm) and ANSWER (an expert's answer) go to the
+ * conductor on swarm.signals; ACTIVATE (the conductor waking an expert) goes to swarm.<expert>. Key = source.
+ */
+export interface SwarmMessage {
+  /** One thought of the swarm: every message about one input carries the input's id. */
+  traceId: string;
+  /** INPUT, ACTIVATE or ANSWER. */
+  kind: SwarmMessageKind;
+  /** When the message was written, epoch milliseconds. */
+  ts: number;
+  /** Source id the case is about; also the record key. */
+  source: string;
+  /** Route id of the input; the swarm's result and its feedback keep it. */
+  route: string;
+  /** ACTIVATE: the expert woken; ANSWER: the expert that answered; INPUT: empty. */
+  expert: string;
+  /** Propagation wave of the expert, 1 for the entry experts; 0 for INPUT. */
+  depth: number;
+  /** The expert's activation, 0 to 1 (ACTIVATE and ANSWER). */
+  activation: number;
+  /** The spikes of the case (INPUT and ACTIVATE; empty in ANSWER). */
+  spikes: SpikeRecord[];
+  /**
+   * Compact JSON: the case's context, plus for ACTIVATE the expert's role, the answers it receives and
+   * memory.
+   */
+  context: string;
+  /** Answer by this time, epoch milliseconds. */
+  deadline: number;
+  /** ANSWER: the expert's judgement; UNKNOWN otherwise. */
+  verdict: Verdict;
+  /** ANSWER: confidence in the verdict, 0 to 1. */
+  confidence: number;
+  /** ANSWER: suggested whitelisted control action, or null. */
+  action: string | null;
+  /** ANSWER: the expert's short explanation. */
+  summary: string;
+  /** ANSWER: model or backend that answered. */
+  model: string;
+  /** ANSWER: time the expert took, milliseconds. */
+  latencyMs: number;
+  /** ANSWER: tokens the model generated; 0 for rules. */
+  tokens: number;
+  /** ANSWER: why the expert failed (timeout, backend error), or null. */
+  error: string | null;
+}
+
+/** One expert in one propagation wave. */
+export interface SwarmStep {
+  /** The expert. */
+  expert: string;
+  /** Propagation wave, 1 for the entry experts. */
+  depth: number;
+  /** Its activation, 0 to 1. */
+  activation: number;
+  /** False when the activation stayed below the threshold (skipped). */
+  ran: boolean;
+  /** The expert's verdict; UNKNOWN when skipped or failed. */
+  verdict: Verdict;
+  /** Confidence in the verdict, 0 to 1. */
+  confidence: number;
+  /** Time the expert took, milliseconds; 0 when skipped. */
+  latencyMs: number;
+  /** Why the expert failed or gave no answer, or null. */
+  error: string | null;
+}
+
+/**
+ * How the swarm handled one input: every expert activated or skipped, wave by wave. Topic swarm.thoughts, key
+ * = source.
+ */
+export interface SwarmThought {
+  /** Id of the input (the ReasoningRequest's id). */
+  traceId: string;
+  /** When the thought ended, epoch milliseconds. */
+  ts: number;
+  /** Source id the case is about; also the record key. */
+  source: string;
+  /** Route id of the input. */
+  route: string;
+  /** The experts in order of waves, skipped ones included. */
+  steps: SwarmStep[];
+  /** Deepest wave that ran; never above maxPropagationDepth. */
+  depth: number;
+  /** Why propagation stopped: depth-limit, no-activation or no-routes. */
+  stopReason: string;
+  /** Expert whose answer is the swarm's result; empty when none answered. */
+  answeredBy: string;
+  /** The swarm's verdict (the answering expert's). */
+  verdict: Verdict;
+  /** Confidence in the verdict, 0 to 1. */
+  confidence: number;
+  /** Time from input to the end of the thought, milliseconds. */
+  latencyMs: number;
+}
+
 /** One numeric sample of one metric from one source. Topic telemetry.raw, key = source. */
 export interface TelemetryEvent {
   /** Event time of the sample, epoch milliseconds. */
@@ -215,6 +315,8 @@ export interface RecordValues {
   ReasoningResult: ReasoningResult;
   RouteWeight: RouteWeight;
   SpikeRecord: SpikeRecord;
+  SwarmMessage: SwarmMessage;
+  SwarmThought: SwarmThought;
   TelemetryEvent: TelemetryEvent;
 }
 
@@ -752,6 +854,321 @@ export const avroSchemas = {
         name: "traceId",
         type: "string",
         doc: "Correlates the spike with the events that caused it.",
+      },
+    ],
+  },
+  SwarmMessage: {
+    type: "record",
+    name: "SwarmMessage",
+    namespace: "spikemesh",
+    doc: "A message of the expert swarm. INPUT (a case entering the swarm) and ANSWER (an expert's answer) go to the conductor on swarm.signals; ACTIVATE (the conductor waking an expert) goes to swarm.<expert>. Key = source.",
+    fields: [
+      {
+        name: "traceId",
+        type: "string",
+        doc: "One thought of the swarm: every message about one input carries the input's id.",
+      },
+      {
+        name: "kind",
+        type: {
+          type: "enum",
+          name: "SwarmMessageKind",
+          doc: "What a swarm message is.",
+          symbols: ["INPUT", "ACTIVATE", "ANSWER"],
+        },
+        doc: "INPUT, ACTIVATE or ANSWER.",
+      },
+      {
+        name: "ts",
+        type: {
+          type: "long",
+          logicalType: "timestamp-millis",
+        },
+        doc: "When the message was written, epoch milliseconds.",
+      },
+      {
+        name: "source",
+        type: "string",
+        doc: "Source id the case is about; also the record key.",
+      },
+      {
+        name: "route",
+        type: "string",
+        doc: "Route id of the input; the swarm's result and its feedback keep it.",
+      },
+      {
+        name: "expert",
+        type: "string",
+        doc: "ACTIVATE: the expert woken; ANSWER: the expert that answered; INPUT: empty.",
+      },
+      {
+        name: "depth",
+        type: "int",
+        doc: "Propagation wave of the expert, 1 for the entry experts; 0 for INPUT.",
+      },
+      {
+        name: "activation",
+        type: "double",
+        default: 0,
+        doc: "The expert's activation, 0 to 1 (ACTIVATE and ANSWER).",
+      },
+      {
+        name: "spikes",
+        type: {
+          type: "array",
+          items: {
+            type: "record",
+            name: "SpikeRecord",
+            namespace: "spikemesh",
+            doc: "An SNN output neuron fired. Topic spikes, key = source. Field names follow the seed's Spike.",
+            fields: [
+              {
+                name: "timestamp",
+                type: {
+                  type: "long",
+                  logicalType: "timestamp-millis",
+                },
+                doc: "Event time of the spike, epoch milliseconds.",
+              },
+              {
+                name: "source_rank",
+                type: "int",
+                doc: "Rank of the emitting node or expert.",
+              },
+              {
+                name: "target_rank",
+                type: "int",
+                doc: "Rank of the intended receiving node or expert.",
+              },
+              {
+                name: "type",
+                type: {
+                  type: "enum",
+                  name: "SpikeType",
+                  doc: "Why a spike was emitted.",
+                  symbols: ["SENSOR_EVENT", "REASONING_TRIGGER", "CONTROL_FEEDBACK"],
+                },
+                doc: "Why the spike was emitted.",
+              },
+              {
+                name: "payload",
+                type: "string",
+                doc: "Serialized JSON context of the spike.",
+              },
+              {
+                name: "source",
+                type: "string",
+                doc: "Source id the spike is about; also the record key.",
+              },
+              {
+                name: "neuron",
+                type: "int",
+                doc: "Index of the output neuron that fired.",
+              },
+              {
+                name: "intensity",
+                type: "double",
+                doc: "Strength of the spike, e.g. membrane overshoot over threshold.",
+              },
+              {
+                name: "traceId",
+                type: "string",
+                doc: "Correlates the spike with the events that caused it.",
+              },
+            ],
+          },
+        },
+        doc: "The spikes of the case (INPUT and ACTIVATE; empty in ANSWER).",
+      },
+      {
+        name: "context",
+        type: "string",
+        default: "",
+        doc: "Compact JSON: the case's context, plus for ACTIVATE the expert's role, the answers it receives and memory.",
+      },
+      {
+        name: "deadline",
+        type: {
+          type: "long",
+          logicalType: "timestamp-millis",
+        },
+        doc: "Answer by this time, epoch milliseconds.",
+      },
+      {
+        name: "verdict",
+        type: {
+          type: "enum",
+          name: "Verdict",
+          doc: "A tier's judgement of a case.",
+          symbols: ["NORMAL", "ANOMALY", "INCIDENT", "ESCALATE", "UNKNOWN"],
+          default: "UNKNOWN",
+        },
+        doc: "ANSWER: the expert's judgement; UNKNOWN otherwise.",
+      },
+      {
+        name: "confidence",
+        type: "double",
+        default: 0,
+        doc: "ANSWER: confidence in the verdict, 0 to 1.",
+      },
+      {
+        name: "action",
+        type: ["null", "string"],
+        default: null,
+        doc: "ANSWER: suggested whitelisted control action, or null.",
+      },
+      {
+        name: "summary",
+        type: "string",
+        default: "",
+        doc: "ANSWER: the expert's short explanation.",
+      },
+      {
+        name: "model",
+        type: "string",
+        default: "",
+        doc: "ANSWER: model or backend that answered.",
+      },
+      {
+        name: "latencyMs",
+        type: "double",
+        default: 0,
+        doc: "ANSWER: time the expert took, milliseconds.",
+      },
+      {
+        name: "tokens",
+        type: "int",
+        default: 0,
+        doc: "ANSWER: tokens the model generated; 0 for rules.",
+      },
+      {
+        name: "error",
+        type: ["null", "string"],
+        default: null,
+        doc: "ANSWER: why the expert failed (timeout, backend error), or null.",
+      },
+    ],
+  },
+  SwarmThought: {
+    type: "record",
+    name: "SwarmThought",
+    namespace: "spikemesh",
+    doc: "How the swarm handled one input: every expert activated or skipped, wave by wave. Topic swarm.thoughts, key = source.",
+    fields: [
+      {
+        name: "traceId",
+        type: "string",
+        doc: "Id of the input (the ReasoningRequest's id).",
+      },
+      {
+        name: "ts",
+        type: {
+          type: "long",
+          logicalType: "timestamp-millis",
+        },
+        doc: "When the thought ended, epoch milliseconds.",
+      },
+      {
+        name: "source",
+        type: "string",
+        doc: "Source id the case is about; also the record key.",
+      },
+      {
+        name: "route",
+        type: "string",
+        doc: "Route id of the input.",
+      },
+      {
+        name: "steps",
+        type: {
+          type: "array",
+          items: {
+            type: "record",
+            name: "SwarmStep",
+            namespace: "spikemesh",
+            doc: "One expert in one propagation wave.",
+            fields: [
+              {
+                name: "expert",
+                type: "string",
+                doc: "The expert.",
+              },
+              {
+                name: "depth",
+                type: "int",
+                doc: "Propagation wave, 1 for the entry experts.",
+              },
+              {
+                name: "activation",
+                type: "double",
+                doc: "Its activation, 0 to 1.",
+              },
+              {
+                name: "ran",
+                type: "boolean",
+                doc: "False when the activation stayed below the threshold (skipped).",
+              },
+              {
+                name: "verdict",
+                type: {
+                  type: "enum",
+                  name: "Verdict",
+                  doc: "A tier's judgement of a case.",
+                  symbols: ["NORMAL", "ANOMALY", "INCIDENT", "ESCALATE", "UNKNOWN"],
+                  default: "UNKNOWN",
+                },
+                doc: "The expert's verdict; UNKNOWN when skipped or failed.",
+              },
+              {
+                name: "confidence",
+                type: "double",
+                doc: "Confidence in the verdict, 0 to 1.",
+              },
+              {
+                name: "latencyMs",
+                type: "double",
+                doc: "Time the expert took, milliseconds; 0 when skipped.",
+              },
+              {
+                name: "error",
+                type: ["null", "string"],
+                default: null,
+                doc: "Why the expert failed or gave no answer, or null.",
+              },
+            ],
+          },
+        },
+        doc: "The experts in order of waves, skipped ones included.",
+      },
+      {
+        name: "depth",
+        type: "int",
+        doc: "Deepest wave that ran; never above maxPropagationDepth.",
+      },
+      {
+        name: "stopReason",
+        type: "string",
+        doc: "Why propagation stopped: depth-limit, no-activation or no-routes.",
+      },
+      {
+        name: "answeredBy",
+        type: "string",
+        doc: "Expert whose answer is the swarm's result; empty when none answered.",
+      },
+      {
+        name: "verdict",
+        type: "Verdict",
+        doc: "The swarm's verdict (the answering expert's).",
+      },
+      {
+        name: "confidence",
+        type: "double",
+        doc: "Confidence in the verdict, 0 to 1.",
+      },
+      {
+        name: "latencyMs",
+        type: "double",
+        doc: "Time from input to the end of the thought, milliseconds.",
       },
     ],
   },

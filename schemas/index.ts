@@ -17,6 +17,10 @@ export type {
   RouteWeight,
   SpikeRecord,
   SpikeType,
+  SwarmMessage,
+  SwarmMessageKind,
+  SwarmStep,
+  SwarmThought,
   TelemetryEvent,
   Verdict,
 } from "./generated.js";

@@ -51,5 +51,7 @@ export const recordTypes: { readonly [N in RecordName]: RecordType<RecordValues[
   ReasoningResult: recordType("ReasoningResult"),
   RouteWeight: recordType("RouteWeight"),
   SpikeRecord: recordType("SpikeRecord"),
+  SwarmMessage: recordType("SwarmMessage"),
+  SwarmThought: recordType("SwarmThought"),
   TelemetryEvent: recordType("TelemetryEvent"),
 };

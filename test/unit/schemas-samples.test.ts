@@ -12,6 +12,8 @@ import {
   type RouteWeight,
   recordTypes,
   type SpikeRecord,
+  type SwarmMessage,
+  type SwarmThought,
   type TelemetryEvent,
 } from "../../schemas/index.js";
 
@@ -99,6 +101,62 @@ const feedback: Feedback = {
 };
 const weight: RouteWeight = { route: "host-1/cpu", weight: 0.42, updates: 17, ts };
 
+const activate: SwarmMessage = {
+  traceId: "req-1",
+  kind: "ACTIVATE",
+  ts,
+  source: "host-1",
+  route: "phi2",
+  expert: "reasoning",
+  depth: 2,
+  activation: 0.6,
+  spikes: [spike],
+  context: '{"swarm":{"role":"reasoning"}}',
+  deadline: ts + 120_000,
+  verdict: "UNKNOWN",
+  confidence: 0,
+  action: null,
+  summary: "",
+  model: "",
+  latencyMs: 0,
+  tokens: 0,
+  error: null,
+};
+const thought: SwarmThought = {
+  traceId: "req-1",
+  ts: ts + 900,
+  source: "host-1",
+  route: "phi2",
+  steps: [
+    {
+      expert: "perception",
+      depth: 1,
+      activation: 1,
+      ran: true,
+      verdict: "ANOMALY",
+      confidence: 0.6,
+      latencyMs: 3,
+      error: null,
+    },
+    {
+      expert: "creative",
+      depth: 2,
+      activation: 0.3,
+      ran: false,
+      verdict: "UNKNOWN",
+      confidence: 0,
+      latencyMs: 0,
+      error: null,
+    },
+  ],
+  depth: 1,
+  stopReason: "no-activation",
+  answeredBy: "perception",
+  verdict: "ANOMALY",
+  confidence: 0.6,
+  latencyMs: 900,
+};
+
 /** One or more typed samples per record: tsc checks them against the generated interfaces. */
 const anomalyScore: AnomalyScore = {
   ts,
@@ -119,6 +177,11 @@ const samples: { [N in keyof RecordValues]: RecordValues[N][] } = {
   ReasoningResult: [result, { ...result, verdict: "UNKNOWN", action: "page-oncall", error: "timeout" }],
   RouteWeight: [weight],
   SpikeRecord: [spike],
+  SwarmMessage: [
+    activate,
+    { ...activate, kind: "ANSWER", spikes: [], verdict: "ANOMALY", confidence: 0.6, error: "timeout" },
+  ],
+  SwarmThought: [thought],
   TelemetryEvent: [telemetry],
 };
 
