@@ -1,5 +1,4 @@
-import avro from "avsc";
-import { type RecordedRecord, RecordingReader } from "../streams/replay/index.js";
+import { type RecordedRecord, RecordedValueDecoder, RecordingReader } from "../streams/replay/index.js";
 
 export interface RecordingReport {
   file: string;
@@ -23,7 +22,7 @@ export function inspectRecording(file: string, sampleSize: number): RecordingRep
     { records: number; partitions: Set<number>; firstMs: number; lastMs: number }
   >();
   const sample: unknown[] = [];
-  const types = new Map<number, avro.Type>();
+  const decoder = new RecordedValueDecoder(reader);
   let records = 0;
   for (const rec of reader.records()) {
     records++;
@@ -36,7 +35,7 @@ export function inspectRecording(file: string, sampleSize: number): RecordingRep
     t.partitions.add(rec.partition);
     t.firstMs = Math.min(t.firstMs, rec.timestampMs);
     t.lastMs = Math.max(t.lastMs, rec.timestampMs);
-    if (sample.length < sampleSize) sample.push(decodeSample(rec, reader, types));
+    if (sample.length < sampleSize) sample.push(decodeSample(rec, decoder));
   }
   const schemas = [...reader.schemas.values()].map((s) => ({
     id: s.id,
@@ -78,30 +77,14 @@ export function inspectRecording(file: string, sampleSize: number): RecordingRep
   };
 }
 
-function decodeSample(rec: RecordedRecord, reader: RecordingReader, types: Map<number, avro.Type>): unknown {
+function decodeSample(rec: RecordedRecord, decoder: RecordedValueDecoder): unknown {
   const base = {
     topic: rec.topic,
     partition: rec.partition,
     offset: rec.offset,
     key: rec.key?.toString() ?? null,
   };
-  const v = rec.value;
-  if (v === null) return { ...base, value: null };
-  if (v.length >= 5 && v[0] === 0) {
-    const id = v.readInt32BE(1);
-    const schema = reader.schemas.get(id);
-    if (schema) {
-      let type = types.get(id);
-      if (!type) {
-        type = avro.Type.forSchema(JSON.parse(schema.schema) as avro.Schema);
-        types.set(id, type);
-      }
-      try {
-        return { ...base, value: JSON.parse(type.toString(type.fromBuffer(v.subarray(5)))) };
-      } catch {
-        // fall through to raw bytes
-      }
-    }
-  }
-  return { ...base, valueBase64: v.toString("base64") };
+  if (rec.value === null) return { ...base, value: null };
+  const value = decoder.decodeJson(rec);
+  return value === undefined ? { ...base, valueBase64: rec.value.toString("base64") } : { ...base, value };
 }

@@ -1,3 +1,4 @@
+import { NOT_RECORDED } from "../processors/escalation-tier/index.js";
 import type { ReasoningRequest, ReasoningResult, SpikeRecord } from "../schemas/index.js";
 import { type OutputRecord, RecordingReader, runRecording } from "../streams/replay/index.js";
 import type { SpikemeshConfig } from "./config.js";
@@ -29,10 +30,22 @@ export interface WhatIfRun {
   estimatedCost: number;
   latencyMs: { p50: number; p95: number };
   verdicts: Record<string, number>;
+  /** With recorded answers: model-tier requests answered from the recording, and those it lacked. */
+  recordedAnswers?: { recorded: number; missing: number };
   windows?: { caught: string[]; missed: string[] };
 }
 
 const TIERS = ["rules", "phi2", "deepseek"] as const;
+const MODEL_TIERS = ["phi2", "deepseek"] as const;
+/** Topics of a recording that whatif replays: what the mesh reads from outside. */
+const INPUT_TOPICS = ["telemetry.raw", "logs.raw", "media.raw"] as const;
+
+/**
+ * What answers the model tiers: the backends the configurations name, the rules heuristic, or the
+ * results of an earlier run kept in a recording (matched by request id, else by case: same source
+ * and first spike; the rules heuristic answers what the recording lacks).
+ */
+export type WhatIfAnswers = { kind: "config" } | { kind: "rules" } | { kind: "recorded"; file: string };
 const OUTPUT_TOKENS_GUESS = 64;
 
 /**
@@ -43,17 +56,37 @@ export async function whatIfRun(
   file: string,
   label: string,
   config: SpikemeshConfig,
-  options: { labels?: LabelledWindow[]; prices?: WhatIfPrices },
+  options: { labels?: LabelledWindow[]; prices?: WhatIfPrices; answers?: WhatIfAnswers },
 ): Promise<WhatIfRun> {
   // At full speed records never pause long, so the router's idle flush only matters for the last
   // windows of the recording: flush those quickly unless the configuration says otherwise.
-  const nodes = { ...config.nodes, router: { idleFlushMs: 300, ...config.nodes.router } };
+  const nodes: Record<string, Record<string, unknown>> = {
+    ...config.nodes,
+    router: { idleFlushMs: 300, ...config.nodes.router },
+  };
+  const answers = options.answers ?? { kind: "config" };
+  if (answers.kind !== "config") {
+    const backend =
+      answers.kind === "rules"
+        ? { kind: "rules" }
+        : { kind: "recorded", file: answers.file, match: "case", missing: "rules" };
+    for (const tier of MODEL_TIERS) {
+      const name = `tier-${tier}`;
+      nodes[name] = { ...nodes[name], backend: { model: `${answers.kind} (${tier})`, ...backend } };
+    }
+  }
   const topology = meshTopology({
     appId: `whatif-${label}`,
     partitions: config.runner.partitions,
     options: nodes,
   });
-  const out = await runRecording(file, topology, { settled: routerWindowsClosed, seed: config.runner.seed });
+  // Only the mesh's inputs are replayed: a recording may also hold an earlier run's requests and
+  // results (the recorded answers), which must not reach the tiers as new work.
+  const out = await runRecording(file, topology, {
+    settled: routerWindowsClosed,
+    seed: config.runner.seed,
+    replay: { topics: [...INPUT_TOPICS] },
+  });
   const decoded = <T>(topic: string) => (out.get(topic) ?? []).map((r: OutputRecord) => r.decoded as T);
   const spikes = decoded<SpikeRecord>(MESH_TOPICS.spikes);
   const results = decoded<ReasoningResult>(MESH_TOPICS.results);
@@ -77,6 +110,8 @@ export async function whatIfRun(
   const latencies = results.map((r) => r.latencyMs).sort((a, b) => a - b);
   const verdicts: Record<string, number> = {};
   for (const r of results) verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
+  const modelResults = results.filter((r) => (MODEL_TIERS as readonly string[]).includes(r.tier));
+  const missing = modelResults.filter((r) => r.summary.startsWith(NOT_RECORDED)).length;
   return {
     label,
     events: countTopic(file, MESH_TOPICS.telemetry),
@@ -86,6 +121,9 @@ export async function whatIfRun(
     estimatedCost: cost,
     latencyMs: { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95) },
     verdicts,
+    ...(answers.kind === "recorded"
+      ? { recordedAnswers: { recorded: modelResults.length - missing, missing } }
+      : {}),
     ...(options.labels ? { windows: windowsCaught(options.labels, requests) } : {}),
   };
 }
@@ -150,6 +188,10 @@ export function formatWhatIf(a: WhatIfRun, b: WhatIfRun): string {
     ["latency p95 ms", String(a.latencyMs.p95), String(b.latencyMs.p95)],
     ["verdicts", fmtCounts(a.verdicts), fmtCounts(b.verdicts)],
   ];
+  if (a.recordedAnswers && b.recordedAnswers) {
+    const fmt = (r: { recorded: number; missing: number }) => `${r.recorded} (${r.missing} not recorded)`;
+    rows.push(["answered from recording", fmt(a.recordedAnswers), fmt(b.recordedAnswers)]);
+  }
   if (a.windows && b.windows) {
     const total = a.windows.caught.length + a.windows.missed.length;
     rows.push([

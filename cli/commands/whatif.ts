@@ -2,7 +2,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { runCommand, UsageError } from "../command-context.js";
 import { loadConfig } from "../config.js";
-import { formatWhatIf, type LabelledWindow, type WhatIfPrices, whatIfRun } from "../whatif.js";
+import {
+  formatWhatIf,
+  type LabelledWindow,
+  type WhatIfAnswers,
+  type WhatIfPrices,
+  whatIfRun,
+} from "../whatif.js";
 
 interface WhatIfFlags {
   a: string;
@@ -10,6 +16,7 @@ interface WhatIfFlags {
   labels?: string;
   price: WhatIfPrices;
   json?: string;
+  answers: string;
 }
 
 export function registerWhatIf(program: Command): void {
@@ -31,10 +38,15 @@ export function registerWhatIf(program: Command): void {
       priceArg,
       {},
     )
+    .option(
+      "--answers <source>",
+      "what answers the model tiers: config (the backends the configurations name), rules, recorded (results in <file>), or another recording's path",
+      "config",
+    )
     .option("--json <file>", "also write both runs as JSON")
     .addHelpText(
       "after",
-      "\nModel tiers answer with the backends the configurations name (the rules stand-in by default). Token counts are\nestimates: ceil(request context characters / 4) in, plus the result's reported tokens (64 when it reports none) out.",
+      "\nModel tiers answer with the backends the configurations name (the rules stand-in by default), or with --answers.\nRecorded answers match by request id, else by case (same source and first spike); the rules heuristic answers the rest.\nToken counts are estimates: ceil(request context characters / 4) in, plus the result's reported tokens (64 when it reports none) out.",
     )
     .action(async (file: string, flags: WhatIfFlags, command: Command) => {
       await runCommand(command, async () => {
@@ -42,7 +54,8 @@ export function registerWhatIf(program: Command): void {
         const configA = loadConfig({ file: flags.a, env: {} });
         const configB = loadConfig({ file: flags.b, env: {} });
         const labels = flags.labels ? readLabels(flags.labels) : undefined;
-        const options = { ...(labels ? { labels } : {}), prices: flags.price };
+        const answers = answersArg(flags.answers, file);
+        const options = { ...(labels ? { labels } : {}), prices: flags.price, answers };
         const a = await whatIfRun(file, "a", configA, options);
         const b = await whatIfRun(file, "b", configB, options);
         a.label = flags.a;
@@ -52,6 +65,16 @@ export function registerWhatIf(program: Command): void {
         return 0;
       });
     });
+}
+
+function answersArg(value: string, file: string): WhatIfAnswers {
+  if (value === "config" || value === "rules") return { kind: value };
+  const recording = value === "recorded" ? file : value;
+  if (!existsSync(recording))
+    throw new UsageError(
+      `--answers: expected config, rules, recorded or a recording's path; not found: ${value}`,
+    );
+  return { kind: "recorded", file: recording };
 }
 
 function readLabels(path: string): LabelledWindow[] {

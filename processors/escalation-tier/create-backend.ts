@@ -3,6 +3,7 @@ import type { TierBackend } from "./backend.js";
 import { HttpBackend } from "./http-backend.js";
 import { LlamaBackend } from "./llama-backend.js";
 import type { BackendOptions } from "./options.js";
+import { RecordedBackend } from "./recorded-backend.js";
 import { RulesBackend } from "./rules-backend.js";
 
 /**
@@ -17,5 +18,7 @@ export function createTierBackend(options: BackendOptions, tier: string, log?: L
       return new LlamaBackend(options, tier, log && ((level, message) => log.debug({ level }, message)));
     case "http":
       return new HttpBackend(options, tier);
+    case "recorded":
+      return new RecordedBackend(options);
   }
 }

@@ -25,6 +25,12 @@ export {
   escalationTierOptionsSchema,
 } from "./options.js";
 export { caseData, defaultPromptDir, PromptTemplate } from "./prompt.js";
+export {
+  NOT_RECORDED,
+  RecordedBackend,
+  type RecordedBackendOptions,
+  recordedBackendOptionsSchema,
+} from "./recorded-backend.js";
 export { RulesBackend, type RulesBackendOptions, rulesBackendOptionsSchema } from "./rules-backend.js";
 export {
   CONFIDENCE_STEPS,

@@ -1,13 +1,18 @@
 import { z } from "zod";
 import { httpBackendOptionsSchema } from "./http-backend.js";
 import { llamaBackendOptionsSchema } from "./llama-backend.js";
+import { recordedBackendOptionsSchema } from "./recorded-backend.js";
 import { rulesBackendOptionsSchema } from "./rules-backend.js";
 
-/** Backend options, one variant per `kind`: rules, llama (node-llama-cpp, local GGUF), http (OpenAI-compatible). */
+/**
+ * Backend options, one variant per `kind`: rules, llama (node-llama-cpp, local GGUF), http
+ * (OpenAI-compatible), recorded (an earlier run's results from a recording).
+ */
 export const backendOptionsSchema = z.discriminatedUnion("kind", [
   rulesBackendOptionsSchema,
   llamaBackendOptionsSchema,
   httpBackendOptionsSchema,
+  recordedBackendOptionsSchema,
 ]);
 
 export type BackendOptions = z.output<typeof backendOptionsSchema>;

@@ -1,5 +1,6 @@
 /** Record and replay: self-contained recordings of topics, replayed into any transport. */
 
+export { RecordedValueDecoder } from "./recorded-values.js";
 export {
   type RecordBound,
   type RecordTopicsOptions,
