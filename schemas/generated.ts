@@ -41,6 +41,77 @@ export interface ControlAction {
   reason: string;
 }
 
+/** What a dispatch event says. */
+export type DispatchKind = "REQUEST" | "ANSWERED";
+
+/** Why a spike was emitted. */
+export type SpikeType = "SENSOR_EVENT" | "REASONING_TRIGGER" | "CONTROL_FEEDBACK";
+
+/** An SNN output neuron fired. Topic spikes, key = source. Field names follow the seed's Spike. */
+export interface SpikeRecord {
+  /** Event time of the spike, epoch milliseconds. */
+  timestamp: number;
+  /** Rank of the emitting node or expert. */
+  source_rank: number;
+  /** Rank of the intended receiving node or expert. */
+  target_rank: number;
+  /** Why the spike was emitted. */
+  type: SpikeType;
+  /** Serialized JSON context of the spike. */
+  payload: string;
+  /** Source id the spike is about; also the record key. */
+  source: string;
+  /** Index of the output neuron that fired. */
+  neuron: number;
+  /** Strength of the spike, e.g. membrane overshoot over threshold. */
+  intensity: number;
+  /** Correlates the spike with the events that caused it. */
+  traceId: string;
+}
+
+/** A case escalated to a reasoning tier. Topic escalations.<tier>, key = source. */
+export interface ReasoningRequest {
+  /** Request id, unique per escalation; results and feedback refer to it. */
+  id: string;
+  /** When the router escalated, epoch milliseconds. */
+  ts: number;
+  /** Tier the request is addressed to, e.g. rules, phi2 or deepseek. */
+  tier: string;
+  /** Route id whose weight chose the tier; feedback updates it. */
+  route: string;
+  /** Source id the case is about; also the record key. */
+  source: string;
+  /** The context spikes that triggered the escalation. */
+  spikes: SpikeRecord[];
+  /** Compact JSON: value summaries and matching catalogue entries. */
+  context: string;
+  /** Answer by this time or give up, epoch milliseconds. */
+  deadline: number;
+  /** How many times the case was handed up a tier; 0 when first escalated. */
+  depth: number;
+}
+
+/**
+ * What a tier dispatcher hears about a request: REQUEST (a request arrived on escalations.<tier>) or ANSWERED
+ * (a worker produced its result). Topic workers.<tier>.dispatch, key = requestId.
+ */
+export interface DispatchEvent {
+  /** REQUEST or ANSWERED. */
+  kind: DispatchKind;
+  /** When the event was written, epoch milliseconds. */
+  ts: number;
+  /** Id of the ReasoningRequest; also the record key, so a request and its answer meet on one partition. */
+  requestId: string;
+  /** Tier of the request. */
+  tier: string;
+  /** ANSWERED: the worker that answered; empty for REQUEST. */
+  workerId: string;
+  /** REQUEST: the request; null for ANSWERED. */
+  request: ReasoningRequest | null;
+  /** ANSWERED: the error of the result, or null when it was answered. */
+  error: string | null;
+}
+
 /** How an escalation turned out. */
 export type Outcome = "USEFUL" | "NOT_USEFUL" | "ERROR" | "TIMEOUT";
 
@@ -96,53 +167,6 @@ export interface MediaEvent {
   data: Buffer | null;
   /** Where the media can be fetched, or null when data is inline. */
   uri: string | null;
-}
-
-/** Why a spike was emitted. */
-export type SpikeType = "SENSOR_EVENT" | "REASONING_TRIGGER" | "CONTROL_FEEDBACK";
-
-/** An SNN output neuron fired. Topic spikes, key = source. Field names follow the seed's Spike. */
-export interface SpikeRecord {
-  /** Event time of the spike, epoch milliseconds. */
-  timestamp: number;
-  /** Rank of the emitting node or expert. */
-  source_rank: number;
-  /** Rank of the intended receiving node or expert. */
-  target_rank: number;
-  /** Why the spike was emitted. */
-  type: SpikeType;
-  /** Serialized JSON context of the spike. */
-  payload: string;
-  /** Source id the spike is about; also the record key. */
-  source: string;
-  /** Index of the output neuron that fired. */
-  neuron: number;
-  /** Strength of the spike, e.g. membrane overshoot over threshold. */
-  intensity: number;
-  /** Correlates the spike with the events that caused it. */
-  traceId: string;
-}
-
-/** A case escalated to a reasoning tier. Topic escalations.<tier>, key = source. */
-export interface ReasoningRequest {
-  /** Request id, unique per escalation; results and feedback refer to it. */
-  id: string;
-  /** When the router escalated, epoch milliseconds. */
-  ts: number;
-  /** Tier the request is addressed to, e.g. rules, phi2 or deepseek. */
-  tier: string;
-  /** Route id whose weight chose the tier; feedback updates it. */
-  route: string;
-  /** Source id the case is about; also the record key. */
-  source: string;
-  /** The context spikes that triggered the escalation. */
-  spikes: SpikeRecord[];
-  /** Compact JSON: value summaries and matching catalogue entries. */
-  context: string;
-  /** Answer by this time or give up, epoch milliseconds. */
-  deadline: number;
-  /** How many times the case was handed up a tier; 0 when first escalated. */
-  depth: number;
 }
 
 /** A tier's judgement of a case. */
@@ -304,10 +328,54 @@ export interface TelemetryEvent {
   tags: Record<string, string>;
 }
 
+/** Whether a worker takes work. */
+export type WorkerStatus = "ONLINE" | "LEAVING";
+
+/**
+ * A tier worker's capabilities and liveness, sent every intervalMs. Topic workers.heartbeats (compacted), key
+ * = workerId.
+ */
+export interface WorkerHeartbeat {
+  /** Worker id, unique in the cluster; also the record key. */
+  workerId: string;
+  /** Tier the worker answers, e.g. phi2 or deepseek. */
+  tier: string;
+  /** When the worker sent the heartbeat, epoch milliseconds on the worker's clock. */
+  ts: number;
+  /**
+   * Heartbeat number of this worker process, 1 upwards; the dispatcher measures a heartbeat's age by when seq
+   * last changed, so clocks need not agree.
+   */
+  seq: number;
+  /** ONLINE takes work; LEAVING was sent by a worker that stopped (its unanswered work goes elsewhere). */
+  status: WorkerStatus;
+  /** Milliseconds between this worker's heartbeats. */
+  intervalMs: number;
+  /** Model the worker runs, e.g. phi2 or deepseek-r1-7b. */
+  model: string;
+  /** Parameters of the model in billions, e.g. 2.7; 0 when not given. */
+  paramsB: number;
+  /** Memory the worker has for models, GB (VRAM on a GPU). */
+  memoryGb: number;
+  /** Model formats the worker can load, e.g. gguf or onnx. */
+  formats: string[];
+  /** True when the worker runs models on a GPU. */
+  gpu: boolean;
+  /** Requests the worker answers at once. */
+  concurrency: number;
+  /** Requests the worker was answering when it sent this. */
+  inFlight: number;
+  /** Requests this worker process has answered so far. */
+  answered: number;
+  /** Host name of the worker's machine. */
+  host: string;
+}
+
 /** Record name → TypeScript type of its values. */
 export interface RecordValues {
   AnomalyScore: AnomalyScore;
   ControlAction: ControlAction;
+  DispatchEvent: DispatchEvent;
   Feedback: Feedback;
   LogEvent: LogEvent;
   MediaEvent: MediaEvent;
@@ -318,6 +386,7 @@ export interface RecordValues {
   SwarmMessage: SwarmMessage;
   SwarmThought: SwarmThought;
   TelemetryEvent: TelemetryEvent;
+  WorkerHeartbeat: WorkerHeartbeat;
 }
 
 /** The Avro schema of every record, exactly as in its `.avsc` file. */
@@ -410,6 +479,185 @@ export const avroSchemas = {
         name: "reason",
         type: "string",
         doc: "Why the action was chosen, for the audit log.",
+      },
+    ],
+  },
+  DispatchEvent: {
+    type: "record",
+    name: "DispatchEvent",
+    namespace: "spikemesh",
+    doc: "What a tier dispatcher hears about a request: REQUEST (a request arrived on escalations.<tier>) or ANSWERED (a worker produced its result). Topic workers.<tier>.dispatch, key = requestId.",
+    fields: [
+      {
+        name: "kind",
+        type: {
+          type: "enum",
+          name: "DispatchKind",
+          doc: "What a dispatch event says.",
+          symbols: ["REQUEST", "ANSWERED"],
+        },
+        doc: "REQUEST or ANSWERED.",
+      },
+      {
+        name: "ts",
+        type: {
+          type: "long",
+          logicalType: "timestamp-millis",
+        },
+        doc: "When the event was written, epoch milliseconds.",
+      },
+      {
+        name: "requestId",
+        type: "string",
+        doc: "Id of the ReasoningRequest; also the record key, so a request and its answer meet on one partition.",
+      },
+      {
+        name: "tier",
+        type: "string",
+        doc: "Tier of the request.",
+      },
+      {
+        name: "workerId",
+        type: "string",
+        default: "",
+        doc: "ANSWERED: the worker that answered; empty for REQUEST.",
+      },
+      {
+        name: "request",
+        type: [
+          "null",
+          {
+            type: "record",
+            name: "ReasoningRequest",
+            namespace: "spikemesh",
+            doc: "A case escalated to a reasoning tier. Topic escalations.<tier>, key = source.",
+            fields: [
+              {
+                name: "id",
+                type: "string",
+                doc: "Request id, unique per escalation; results and feedback refer to it.",
+              },
+              {
+                name: "ts",
+                type: {
+                  type: "long",
+                  logicalType: "timestamp-millis",
+                },
+                doc: "When the router escalated, epoch milliseconds.",
+              },
+              {
+                name: "tier",
+                type: "string",
+                doc: "Tier the request is addressed to, e.g. rules, phi2 or deepseek.",
+              },
+              {
+                name: "route",
+                type: "string",
+                doc: "Route id whose weight chose the tier; feedback updates it.",
+              },
+              {
+                name: "source",
+                type: "string",
+                doc: "Source id the case is about; also the record key.",
+              },
+              {
+                name: "spikes",
+                type: {
+                  type: "array",
+                  items: {
+                    type: "record",
+                    name: "SpikeRecord",
+                    namespace: "spikemesh",
+                    doc: "An SNN output neuron fired. Topic spikes, key = source. Field names follow the seed's Spike.",
+                    fields: [
+                      {
+                        name: "timestamp",
+                        type: {
+                          type: "long",
+                          logicalType: "timestamp-millis",
+                        },
+                        doc: "Event time of the spike, epoch milliseconds.",
+                      },
+                      {
+                        name: "source_rank",
+                        type: "int",
+                        doc: "Rank of the emitting node or expert.",
+                      },
+                      {
+                        name: "target_rank",
+                        type: "int",
+                        doc: "Rank of the intended receiving node or expert.",
+                      },
+                      {
+                        name: "type",
+                        type: {
+                          type: "enum",
+                          name: "SpikeType",
+                          doc: "Why a spike was emitted.",
+                          symbols: ["SENSOR_EVENT", "REASONING_TRIGGER", "CONTROL_FEEDBACK"],
+                        },
+                        doc: "Why the spike was emitted.",
+                      },
+                      {
+                        name: "payload",
+                        type: "string",
+                        doc: "Serialized JSON context of the spike.",
+                      },
+                      {
+                        name: "source",
+                        type: "string",
+                        doc: "Source id the spike is about; also the record key.",
+                      },
+                      {
+                        name: "neuron",
+                        type: "int",
+                        doc: "Index of the output neuron that fired.",
+                      },
+                      {
+                        name: "intensity",
+                        type: "double",
+                        doc: "Strength of the spike, e.g. membrane overshoot over threshold.",
+                      },
+                      {
+                        name: "traceId",
+                        type: "string",
+                        doc: "Correlates the spike with the events that caused it.",
+                      },
+                    ],
+                  },
+                },
+                doc: "The context spikes that triggered the escalation.",
+              },
+              {
+                name: "context",
+                type: "string",
+                doc: "Compact JSON: value summaries and matching catalogue entries.",
+              },
+              {
+                name: "deadline",
+                type: {
+                  type: "long",
+                  logicalType: "timestamp-millis",
+                },
+                doc: "Answer by this time or give up, epoch milliseconds.",
+              },
+              {
+                name: "depth",
+                type: "int",
+                default: 0,
+                doc: "How many times the case was handed up a tier; 0 when first escalated.",
+              },
+            ],
+          },
+        ],
+        default: null,
+        doc: "REQUEST: the request; null for ANSWERED.",
+      },
+      {
+        name: "error",
+        type: ["null", "string"],
+        default: null,
+        doc: "ANSWERED: the error of the result, or null when it was answered.",
       },
     ],
   },
@@ -1209,6 +1457,100 @@ export const avroSchemas = {
         },
         default: {},
         doc: "Free-form dimensions such as region or device.",
+      },
+    ],
+  },
+  WorkerHeartbeat: {
+    type: "record",
+    name: "WorkerHeartbeat",
+    namespace: "spikemesh",
+    doc: "A tier worker's capabilities and liveness, sent every intervalMs. Topic workers.heartbeats (compacted), key = workerId.",
+    fields: [
+      {
+        name: "workerId",
+        type: "string",
+        doc: "Worker id, unique in the cluster; also the record key.",
+      },
+      {
+        name: "tier",
+        type: "string",
+        doc: "Tier the worker answers, e.g. phi2 or deepseek.",
+      },
+      {
+        name: "ts",
+        type: {
+          type: "long",
+          logicalType: "timestamp-millis",
+        },
+        doc: "When the worker sent the heartbeat, epoch milliseconds on the worker's clock.",
+      },
+      {
+        name: "seq",
+        type: "long",
+        doc: "Heartbeat number of this worker process, 1 upwards; the dispatcher measures a heartbeat's age by when seq last changed, so clocks need not agree.",
+      },
+      {
+        name: "status",
+        type: {
+          type: "enum",
+          name: "WorkerStatus",
+          doc: "Whether a worker takes work.",
+          symbols: ["ONLINE", "LEAVING"],
+        },
+        doc: "ONLINE takes work; LEAVING was sent by a worker that stopped (its unanswered work goes elsewhere).",
+      },
+      {
+        name: "intervalMs",
+        type: "int",
+        doc: "Milliseconds between this worker's heartbeats.",
+      },
+      {
+        name: "model",
+        type: "string",
+        doc: "Model the worker runs, e.g. phi2 or deepseek-r1-7b.",
+      },
+      {
+        name: "paramsB",
+        type: "double",
+        doc: "Parameters of the model in billions, e.g. 2.7; 0 when not given.",
+      },
+      {
+        name: "memoryGb",
+        type: "double",
+        doc: "Memory the worker has for models, GB (VRAM on a GPU).",
+      },
+      {
+        name: "formats",
+        type: {
+          type: "array",
+          items: "string",
+        },
+        doc: "Model formats the worker can load, e.g. gguf or onnx.",
+      },
+      {
+        name: "gpu",
+        type: "boolean",
+        doc: "True when the worker runs models on a GPU.",
+      },
+      {
+        name: "concurrency",
+        type: "int",
+        doc: "Requests the worker answers at once.",
+      },
+      {
+        name: "inFlight",
+        type: "int",
+        doc: "Requests the worker was answering when it sent this.",
+      },
+      {
+        name: "answered",
+        type: "long",
+        doc: "Requests this worker process has answered so far.",
+      },
+      {
+        name: "host",
+        type: "string",
+        doc: "Host name of the worker's machine.",
       },
     ],
   },

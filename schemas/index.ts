@@ -5,6 +5,8 @@
 export type {
   AnomalyScore,
   ControlAction,
+  DispatchEvent,
+  DispatchKind,
   Feedback,
   LogEvent,
   LogLevel,
@@ -23,6 +25,8 @@ export type {
   SwarmThought,
   TelemetryEvent,
   Verdict,
+  WorkerHeartbeat,
+  WorkerStatus,
 } from "./generated.js";
 export { avroSchemas } from "./generated.js";
 export type { AvroFieldSchema, AvroRecordSchema, RecordName, RecordType } from "./record-types.js";

@@ -44,6 +44,7 @@ function recordType<N extends RecordName>(name: N): RecordType<RecordValues[N]> 
 export const recordTypes: { readonly [N in RecordName]: RecordType<RecordValues[N]> } = {
   AnomalyScore: recordType("AnomalyScore"),
   ControlAction: recordType("ControlAction"),
+  DispatchEvent: recordType("DispatchEvent"),
   Feedback: recordType("Feedback"),
   LogEvent: recordType("LogEvent"),
   MediaEvent: recordType("MediaEvent"),
@@ -54,4 +55,5 @@ export const recordTypes: { readonly [N in RecordName]: RecordType<RecordValues[
   SwarmMessage: recordType("SwarmMessage"),
   SwarmThought: recordType("SwarmThought"),
   TelemetryEvent: recordType("TelemetryEvent"),
+  WorkerHeartbeat: recordType("WorkerHeartbeat"),
 };

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   type AnomalyScore,
   type ControlAction,
+  type DispatchEvent,
   type Feedback,
   type LogEvent,
   type MediaEvent,
@@ -15,6 +16,7 @@ import {
   type SwarmMessage,
   type SwarmThought,
   type TelemetryEvent,
+  type WorkerHeartbeat,
 } from "../../schemas/index.js";
 
 const ts = 1_700_000_000_123;
@@ -167,9 +169,40 @@ const anomalyScore: AnomalyScore = {
   isSpike: true,
 };
 
+const heartbeat: WorkerHeartbeat = {
+  workerId: "gpu-node-7",
+  tier: "deepseek",
+  ts,
+  seq: 12,
+  status: "ONLINE",
+  intervalMs: 2_000,
+  model: "deepseek-r1-7b",
+  paramsB: 7,
+  memoryGb: 24,
+  formats: ["gguf"],
+  gpu: true,
+  concurrency: 4,
+  inFlight: 1,
+  answered: 40,
+  host: "node7",
+};
+const dispatchRequest: DispatchEvent = {
+  kind: "REQUEST",
+  ts,
+  requestId: "req-1",
+  tier: "phi2",
+  workerId: "",
+  request,
+  error: null,
+};
+
 const samples: { [N in keyof RecordValues]: RecordValues[N][] } = {
   AnomalyScore: [anomalyScore],
   ControlAction: [control],
+  DispatchEvent: [
+    dispatchRequest,
+    { ...dispatchRequest, kind: "ANSWERED", workerId: "gpu-node-7", request: null, error: "timeout" },
+  ],
   Feedback: [feedback],
   LogEvent: [log],
   MediaEvent: [mediaInline, mediaByUri],
@@ -183,6 +216,7 @@ const samples: { [N in keyof RecordValues]: RecordValues[N][] } = {
   ],
   SwarmThought: [thought],
   TelemetryEvent: [telemetry],
+  WorkerHeartbeat: [heartbeat, { ...heartbeat, status: "LEAVING", formats: [], gpu: false, paramsB: 0 }],
 };
 
 describe("generated interfaces match their Avro schemas", () => {
