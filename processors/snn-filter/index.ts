@@ -22,6 +22,33 @@ export {
   type LifStep,
   NO_SPIKE,
 } from "./lif-population.js";
+export { SNN_LOG_STATE_STORE, snnLogFilterSpec } from "./log/log-filter.js";
+export { judgeLine, type LineLimits, type LineVerdict } from "./log/log-input-rules.js";
+export { type LogMetrics, logMetrics } from "./log/log-metrics.js";
+export {
+  LOG_NEURON_ROLES,
+  type LogDetection,
+  LogNetwork,
+  type LogNetworkConfig,
+  type LogNeuronRole,
+  type LogSourceState,
+} from "./log/log-network.js";
+export { type SnnLogFilterOptions, snnLogFilterOptions } from "./log/log-options.js";
+export { type LogSpikeLine, logSpikeRecord } from "./log/log-spike-record.js";
+export { LineMasker, MASK_NAMES, MASK_PATTERNS, type MaskName, WILDCARD } from "./log/template-masks.js";
+export {
+  type MinedLine,
+  type MinerHeader,
+  TemplateMiner,
+  type TemplateMinerOptions,
+  type TemplateState,
+  templateMinerOptions,
+} from "./log/template-miner.js";
+export {
+  TemplateRateEncoder,
+  type TemplateRatesConfig,
+  type TemplateRatesState,
+} from "./log/template-rates.js";
 export { type SnnFilterOptions, type StdpOptions, snnFilterOptions, stdpOptions } from "./options.js";
 export { type RecentSummary, RecentWindow } from "./recent-window.js";
 export { SeasonalEncoder, type SeasonalEncoderConfig, type SeasonalState } from "./seasonal-encoder.js";

@@ -2,7 +2,14 @@ import type { Counter, Gauge, Registry } from "prom-client";
 import { counter, gauge } from "../../streams/index.js";
 
 /** Why a record was rejected: a bounded label value. */
-export type InvalidReason = "non_finite" | "out_of_range" | "empty_field" | "late" | "too_many_keys";
+export type InvalidReason =
+  | "non_finite"
+  | "out_of_range"
+  | "empty_field"
+  | "late"
+  | "too_many_keys"
+  /** A log line over the log filter's maxLineBytes. */
+  | "too_long";
 
 /** The SNN filter's metric catalogue; labels are bounded (processor, partition, reason), never keys. */
 export interface SnnMetrics {
@@ -18,7 +25,7 @@ export function snnMetrics(registry: Registry): SnnMetrics {
   return {
     events: counter(registry, {
       name: "spikemesh_snn_events_total",
-      help: "Telemetry events the SNN filter received, valid or not",
+      help: "Events the SNN filters received (telemetry samples; log lines under processor snn-log-filter), valid or not",
       labelNames: ["processor", "partition"],
     }),
     spikes: counter(registry, {
@@ -28,12 +35,12 @@ export function snnMetrics(registry: Registry): SnnMetrics {
     }),
     keys: gauge(registry, {
       name: "spikemesh_snn_keys",
-      help: "source/metric keys the SNN filter tracks",
+      help: "Keys the SNN filter tracks (source/metric; sources for snn-log-filter)",
       labelNames: ["processor", "partition"],
     }),
     invalid: counter(registry, {
       name: "spikemesh_snn_invalid_records_total",
-      help: "Telemetry events the SNN filter dead-lettered, by reason",
+      help: "Events the SNN filters dead-lettered, by reason",
       labelNames: ["processor", "partition", "reason"],
     }),
     duplicates: counter(registry, {

@@ -19,7 +19,7 @@ export const MASK_PATTERNS = {
   uuid: String.raw`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`,
   ipv4: String.raw`(?<![A-Za-z0-9.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![A-Za-z0-9.])`,
   hex: String.raw`\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b`,
-  path: String.raw`(?<![A-Za-z0-9.<>*/])(?:/[A-Za-z0-9._@%+~-]+)+/?`,
+  path: "(?<![A-Za-z0-9.<>*/])(?:/[A-Za-z0-9._@%+~-]+)+/?",
   number: String.raw`(?<![A-Za-z0-9.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:[A-Za-z]{1,3}|%)?(?![A-Za-z0-9.])`,
 } as const;
 
