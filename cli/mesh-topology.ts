@@ -4,6 +4,7 @@ import {
   escalationTierOptionsSchema,
   escalationTierSpec,
   feedbackLearnerSpec,
+  mediaEncoderSpec,
   routerSpec,
   snnFilterSpec,
   spikeCorrelatorSpec,
@@ -15,6 +16,8 @@ import { packageRoot } from "./package-root.js";
 /** The topics of the three-tier mesh (DESIGN.md "Topics and records"). */
 export const MESH_TOPICS = {
   telemetry: "telemetry.raw",
+  media: "media.raw",
+  mediaFeatures: "media.features",
   spikes: "spikes",
   rules: "escalations.rules",
   phi2: "escalations.phi2",
@@ -83,8 +86,8 @@ function tierNode(tier: (typeof MESH_TIERS)[number], options: Record<string, unk
 }
 
 /**
- * The cognitive mesh: telemetry → SNN filter → spikes (+ correlated spikes from the spike
- * correlator) → router → escalations.<tier> → tier workers
+ * The cognitive mesh: telemetry → SNN filter → spikes, and media → media encoder → media.features →
+ * a second SNN filter → spikes (+ correlated spikes from the spike correlator) → router → escalations.<tier> → tier workers
  * → reasoning.results → control sink → control + feedback → feedback learner → route-weights, which
  * the router reads back as a table.
  */
@@ -110,6 +113,22 @@ export function meshTopology(opts: MeshTopologyOptions): Topology {
         spec: snnFilterSpec,
         options: over("snn-filter"),
         input: t.telemetry,
+        outputs: { spikes: t.spikes },
+      },
+      {
+        // Images and audio become numbers (novelty of embeddings, RMS, flux, zero-crossing rate)...
+        name: "media-encoder",
+        spec: mediaEncoderSpec,
+        options: over("media-encoder"),
+        input: t.media,
+        outputs: { features: t.mediaFeatures },
+      },
+      {
+        // ... which an SNN filter of their own watches, tuned apart from host telemetry.
+        name: "snn-filter-media",
+        spec: snnFilterSpec,
+        options: over("snn-filter-media"),
+        input: t.mediaFeatures,
         outputs: { spikes: t.spikes },
       },
       {

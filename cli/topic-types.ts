@@ -5,6 +5,7 @@ export function recordTypeForTopic(topic: string): RecordType<unknown> | undefin
   if (topic === "telemetry.raw") return recordTypes.TelemetryEvent;
   if (topic === "logs.raw") return recordTypes.LogEvent;
   if (topic === "media.raw") return recordTypes.MediaEvent;
+  if (topic === "media.features") return recordTypes.TelemetryEvent;
   if (topic === "spikes") return recordTypes.SpikeRecord;
   if (topic.startsWith("escalations.")) return recordTypes.ReasoningRequest;
   if (topic === "reasoning.results") return recordTypes.ReasoningResult;

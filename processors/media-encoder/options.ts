@@ -112,7 +112,7 @@ export const noveltyOptions = z.strictObject({
     .number()
     .gt(0)
     .max(2)
-    .default(0.05)
+    .default(0.01)
     .describe(
       "An embedding at least this cosine distance from every prototype starts a new one while fewer than `prototypes` exist.",
     ),
@@ -171,7 +171,7 @@ export const mediaEncoderOptions = z
     }
   });
 
-/** Defaults: maxInlineBytes 1000000, maxFileBytes 100000000, fileRoots [] (any), image 32×32 area NCHW mean 0 std 1 maxPixels 4e7 no model, audio 16000 Hz frames 512 hop 256 windowSamples 16000 maxSeconds 600 no model, novelty 4 prototypes rate 0.05 spawnDistance 0.05, checkpointEveryMs 60000. */
+/** Defaults: maxInlineBytes 1000000, maxFileBytes 100000000, fileRoots [] (any), image 32×32 area NCHW mean 0 std 1 maxPixels 4e7 no model, audio 16000 Hz frames 512 hop 256 windowSamples 16000 maxSeconds 600 no model, novelty 4 prototypes rate 0.05 spawnDistance 0.01, checkpointEveryMs 60000. */
 export type MediaEncoderOptions = z.infer<typeof mediaEncoderOptions>;
 
 /** [1, 3, H, W] or [1, H, W, 3]. */
