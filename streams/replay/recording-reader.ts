@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { crc32, inflateRawSync } from "node:zlib";
+import { promisify } from "node:util";
+import { crc32, inflateRaw, inflateRawSync } from "node:zlib";
 import { SpikemeshError } from "../errors.js";
 import {
   BLOCK_HEADER_BYTES,
@@ -12,6 +13,19 @@ import {
   type RecordedRecord,
   type RecordedSchema,
 } from "./recording-format.js";
+
+const inflateRawAsync = promisify(inflateRaw);
+
+interface CompressedBlock {
+  compressed: Buffer;
+  compressedLength: number;
+  rawLength: number;
+}
+
+interface RawBlock {
+  raw: Buffer;
+  compressedLength: number;
+}
 
 /** A recording is damaged at `byteOffset`; everything before that offset is intact. */
 export class RecordingCorruptError extends SpikemeshError {
@@ -73,44 +87,114 @@ export class RecordingReader {
         }
       } catch (err) {
         if (!(err instanceof RangeError)) throw err;
-        const e = new RecordingCorruptError(
-          this.path,
-          offset,
-          `malformed entry in block (${err.message})`,
-          count,
-        );
-        if (!this.options.salvage) throw e;
-        this.corruption = e;
-        return;
+        if (this.stopAt(this.malformed(offset, err, count))) return;
       }
     }
+  }
+
+  /**
+   * The same records as `records()`, a block at a time, with the next block read and decompressed
+   * on libuv's thread pool while the caller works on the current one: a replay at full speed
+   * overlaps decompression with its appends. Damage is handled as in `records()`: the records
+   * before it come out, then it throws (or, with `salvage`, stops and sets `corruption`).
+   */
+  async *recordBatches(): AsyncGenerator<RecordedRecord[]> {
+    let count = 0;
+    const fd = openSync(this.path, "r");
+    try {
+      let offset = this.checkMagic(fd);
+      if (offset === undefined) return;
+      const header = Buffer.alloc(BLOCK_HEADER_BYTES);
+      const next = (at: number): Promise<RawBlock | RecordingCorruptError> | undefined => {
+        if (at >= this.fileBytes) return undefined;
+        const block = this.readCompressed(fd, header, at);
+        if (block instanceof RecordingCorruptError) return Promise.resolve(block);
+        return inflateRawAsync(block.compressed).then(
+          (raw) => this.checkInflated(at, block, raw),
+          (err: Error) => this.corrupt(at, `block does not decompress: ${err.message}`),
+        );
+      };
+      let pending = next(offset);
+      while (pending) {
+        const block = await pending;
+        if (block instanceof RecordingCorruptError) {
+          this.stopAt(block);
+          return;
+        }
+        const at = offset;
+        offset += BLOCK_HEADER_BYTES + block.compressedLength;
+        this.validBytes = offset;
+        pending = next(offset);
+        const batch: RecordedRecord[] = [];
+        const r = new EntryReader(block.raw);
+        let damage: RecordingCorruptError | undefined;
+        try {
+          while (!r.done) {
+            const rec = this.entry(r);
+            if (rec) batch.push(rec);
+          }
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          damage = this.malformed(at, err, count + batch.length);
+        }
+        count += batch.length;
+        if (batch.length > 0) yield batch;
+        if (damage) {
+          // The prefetched block is never used; let its inflate settle unobserved.
+          pending?.catch(() => {});
+          this.stopAt(damage);
+          return;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Throws `damage`, or with `salvage` keeps it in `corruption` and says to stop (true). */
+  private stopAt(damage: RecordingCorruptError): true {
+    if (!this.options.salvage) throw damage;
+    this.corruption = damage;
+    return true;
+  }
+
+  private malformed(offset: number, err: RangeError, count: number): RecordingCorruptError {
+    return new RecordingCorruptError(this.path, offset, `malformed entry in block (${err.message})`, count);
+  }
+
+  private corrupt(offset: number, reason: string): RecordingCorruptError {
+    return new RecordingCorruptError(this.path, offset, reason);
+  }
+
+  /** Offset of the first block, or undefined (after `stopAt`) when the magic bytes are wrong. */
+  private checkMagic(fd: number): number | undefined {
+    const magic = Buffer.alloc(RECORDING_MAGIC.length);
+    const got = readSync(fd, magic, 0, magic.length, 0);
+    if (got < magic.length || !magic.equals(RECORDING_MAGIC)) {
+      this.stopAt(this.corrupt(0, "not a spikemesh recording (bad magic bytes)"));
+      return undefined;
+    }
+    this.validBytes = magic.length;
+    return magic.length;
   }
 
   /** The file's blocks, decompressed, each with its byte offset. */
   private *blocks(): Generator<{ raw: Buffer; offset: number }> {
     const fd = openSync(this.path, "r");
     try {
-      const magic = Buffer.alloc(RECORDING_MAGIC.length);
-      const got = readSync(fd, magic, 0, magic.length, 0);
-      if (got < magic.length || !magic.equals(RECORDING_MAGIC)) {
-        const e = new RecordingCorruptError(this.path, 0, "not a spikemesh recording (bad magic bytes)");
-        if (!this.options.salvage) throw e;
-        this.corruption = e;
-        return;
-      }
-      let offset = magic.length;
-      this.validBytes = offset;
+      let offset = this.checkMagic(fd);
+      if (offset === undefined) return;
       const header = Buffer.alloc(BLOCK_HEADER_BYTES);
       while (offset < this.fileBytes) {
         const block = this.readBlock(fd, header, offset);
         if (block instanceof RecordingCorruptError) {
-          if (!this.options.salvage) throw block;
-          this.corruption = block;
+          this.stopAt(block);
           return;
         }
+        const at = offset;
         offset += BLOCK_HEADER_BYTES + block.compressedLength;
         this.validBytes = offset;
-        yield { raw: block.raw, offset: offset - BLOCK_HEADER_BYTES - block.compressedLength };
+        yield { raw: block.raw, offset: at };
       }
     } finally {
       closeSync(fd);
@@ -122,29 +206,50 @@ export class RecordingReader {
     header: Buffer,
     offset: number,
   ): { raw: Buffer; compressedLength: number } | RecordingCorruptError {
-    const corrupt = (reason: string) => new RecordingCorruptError(this.path, offset, reason);
+    const block = this.readCompressed(fd, header, offset);
+    if (block instanceof RecordingCorruptError) return block;
+    let raw: Buffer;
+    try {
+      raw = inflateRawSync(block.compressed);
+    } catch (err) {
+      return this.corrupt(offset, `block does not decompress: ${(err as Error).message}`);
+    }
+    return this.checkInflated(offset, block, raw);
+  }
+
+  /** A block's header and compressed bytes, with lengths and checksum checked. */
+  private readCompressed(
+    fd: number,
+    header: Buffer,
+    offset: number,
+  ): CompressedBlock | RecordingCorruptError {
     if (readSync(fd, header, 0, BLOCK_HEADER_BYTES, offset) < BLOCK_HEADER_BYTES) {
-      return corrupt("truncated block header (the recording was cut short)");
+      return this.corrupt(offset, "truncated block header (the recording was cut short)");
     }
     const compressedLength = header.readUInt32LE(0);
     const rawLength = header.readUInt32LE(4);
     if (compressedLength > MAX_BLOCK_BYTES || rawLength > MAX_BLOCK_BYTES) {
-      return corrupt(`implausible block lengths ${compressedLength}/${rawLength}`);
+      return this.corrupt(offset, `implausible block lengths ${compressedLength}/${rawLength}`);
     }
     const compressed = Buffer.allocUnsafe(compressedLength);
     if (readSync(fd, compressed, 0, compressedLength, offset + BLOCK_HEADER_BYTES) < compressedLength) {
-      return corrupt("truncated block (the recording was cut short)");
+      return this.corrupt(offset, "truncated block (the recording was cut short)");
     }
-    if (crc32(compressed) !== header.readUInt32LE(8)) return corrupt("block checksum mismatch");
-    let raw: Buffer;
-    try {
-      raw = inflateRawSync(compressed);
-    } catch (err) {
-      return corrupt(`block does not decompress: ${(err as Error).message}`);
-    }
-    if (raw.length !== rawLength)
-      return corrupt(`block decompresses to ${raw.length} bytes, header says ${rawLength}`);
-    return { raw, compressedLength };
+    if (crc32(compressed) !== header.readUInt32LE(8)) return this.corrupt(offset, "block checksum mismatch");
+    return { compressed, compressedLength, rawLength };
+  }
+
+  private checkInflated(
+    offset: number,
+    block: CompressedBlock,
+    raw: Buffer,
+  ): RawBlock | RecordingCorruptError {
+    if (raw.length !== block.rawLength)
+      return this.corrupt(
+        offset,
+        `block decompresses to ${raw.length} bytes, header says ${block.rawLength}`,
+      );
+    return { raw, compressedLength: block.compressedLength };
   }
 
   private entry(r: EntryReader): RecordedRecord | undefined {

@@ -62,6 +62,15 @@ export async function replayRecording(
   const speed = options.speed ?? "max";
   const result: ReplayResult = { sent: 0, byTopic: {} };
   let batch: OutgoingRecord[] = [];
+  const byTarget = new Map<string, TargetState>();
+  const targetState = (recorded: string, topic: string): TargetState => {
+    let t = byTarget.get(recorded);
+    if (!t) {
+      t = { topic, partitions: targets.partitionsOf(topic), schemaIds: new Map(), sent: 0 };
+      byTarget.set(recorded, t);
+    }
+    return t;
+  };
   const flush = async () => {
     if (batch.length === 0) return;
     const sending = batch;
@@ -73,44 +82,60 @@ export async function replayRecording(
   try {
     let firstTs: number | undefined;
     let startedWall = 0;
-    for (const rec of reader.records()) {
-      if (options.signal?.aborted) break;
-      if (options.topics && !options.topics.includes(rec.topic)) continue;
-      const topic = options.topicMap?.[rec.topic] ?? rec.topic;
-      if (firstTs === undefined) {
-        firstTs = rec.timestampMs;
-        startedWall = now();
-      }
-      if (speed !== "max") {
-        const dueWall = startedWall + (rec.timestampMs - firstTs) / speed;
-        if (dueWall > now()) {
-          await flush();
-          await (options.sleep ?? ((ms: number) => delay(ms, options.signal)))(dueWall - now());
+    // Per recorded topic: its target, partition count and schema ids (looked up once per topic run,
+    // not per record: this loop runs at up to a million records a second).
+    let lastTopic: string | undefined;
+    let target: TargetState | undefined;
+    for await (const records of reader.recordBatches()) {
+      for (const rec of records) {
+        if (options.signal?.aborted) break;
+        if (rec.topic !== lastTopic) {
+          lastTopic = rec.topic;
+          target =
+            options.topics && !options.topics.includes(rec.topic)
+              ? undefined
+              : targetState(rec.topic, options.topicMap?.[rec.topic] ?? rec.topic);
         }
+        if (target === undefined) continue;
+        const topic = target.topic;
+        if (firstTs === undefined) {
+          firstTs = rec.timestampMs;
+          startedWall = now();
+        }
+        if (speed !== "max") {
+          const dueWall = startedWall + (rec.timestampMs - firstTs) / speed;
+          if (dueWall > now()) {
+            await flush();
+            await (options.sleep ?? ((ms: number) => delay(ms, options.signal)))(dueWall - now());
+          }
+        }
+        if (target.partitions === undefined) {
+          await flush();
+          target.partitions = await targets.ensure(topic, rec.topic);
+        }
+        const ready = ids.rewrite(rec, target.schemaIds);
+        const value = ready === undefined ? await ids.resolve(rec, topic, target.schemaIds) : ready;
+        const out: OutgoingRecord = {
+          topic,
+          key: rec.key,
+          value,
+          headers: rec.headers,
+          timestampMs:
+            options.timestamps === "shifted" ? startedWall + (rec.timestampMs - firstTs) : rec.timestampMs,
+        };
+        if (rec.partition < target.partitions) out.partition = rec.partition;
+        batch.push(out);
+        target.sent++;
+        if (batch.length >= BATCH) await flush();
       }
-      let n = targets.partitionsOf(topic);
-      if (n === undefined) {
-        await flush();
-        n = await targets.ensure(topic, rec.topic);
-      }
-      const ready = ids.rewrite(rec, topic);
-      const value = ready === undefined ? await ids.resolve(rec, topic) : ready;
-      batch.push({
-        topic,
-        key: rec.key,
-        value,
-        headers: rec.headers,
-        timestampMs:
-          options.timestamps === "shifted" ? startedWall + (rec.timestampMs - firstTs) : rec.timestampMs,
-        ...(rec.partition < n ? { partition: rec.partition } : {}),
-      });
-      result.byTopic[topic] = (result.byTopic[topic] ?? 0) + 1;
-      if (batch.length >= BATCH) await flush();
+      if (options.signal?.aborted) break;
     }
     await flush();
   } finally {
     await producer.close();
   }
+  for (const t of byTarget.values())
+    if (t.sent > 0) result.byTopic[t.topic] = (result.byTopic[t.topic] ?? 0) + t.sent;
   if (reader.corruption) result.stoppedAtByte = reader.corruption.byteOffset;
   return result;
 }
@@ -159,9 +184,18 @@ class TargetTopics {
   }
 }
 
+/** One target topic of a replay: where records go, its partitions, its schema ids, records sent. */
+interface TargetState {
+  topic: string;
+  /** Unknown until the topic exists. */
+  partitions: number | undefined;
+  /** Recorded schema id → target registry id, for this target topic. */
+  schemaIds: Map<number, number>;
+  sent: number;
+}
+
 /** Target-registry ids of recorded schema ids, per target topic; a value is copied only when its id changes. */
 class SchemaIds {
-  private readonly resolved = new Map<string, number>();
   private readonly pending = new Map<string, Promise<number>>();
 
   constructor(
@@ -170,21 +204,20 @@ class SchemaIds {
   ) {}
 
   /** The value ready to send, or undefined while its target id is not known yet (see `resolve`). */
-  rewrite(rec: RecordedRecord, topic: string): Buffer | null | undefined {
+  rewrite(rec: RecordedRecord, resolved: Map<number, number>): Buffer | null | undefined {
     const value = rec.value;
     if (!this.serde || value === null || value.length < 5 || value[0] !== 0) return value;
     const recordedId = value.readInt32BE(1);
-    if (!this.schemas.has(recordedId)) return value;
-    const targetId = this.resolved.get(`${recordedId}/${topic}`);
-    if (targetId === undefined) return undefined;
+    const targetId = resolved.get(recordedId);
     if (targetId === recordedId) return value;
+    if (targetId === undefined) return this.schemas.has(recordedId) ? undefined : value;
     const copy = Buffer.from(value);
     copy.writeInt32BE(targetId, 1);
     return copy;
   }
 
   /** Registers the record's schema under `<topic>-value` in the target registry, then rewrites. */
-  async resolve(rec: RecordedRecord, topic: string): Promise<Buffer | null> {
+  async resolve(rec: RecordedRecord, topic: string, resolved: Map<number, number>): Promise<Buffer | null> {
     const recordedId = rec.value!.readInt32BE(1);
     const key = `${recordedId}/${topic}`;
     let id = this.pending.get(key);
@@ -192,8 +225,8 @@ class SchemaIds {
       id = this.serde!.register(`${topic}-value`, JSON.parse(this.schemas.get(recordedId)!.schema));
       this.pending.set(key, id);
     }
-    this.resolved.set(key, await id);
-    return this.rewrite(rec, topic) ?? null;
+    resolved.set(recordedId, await id);
+    return this.rewrite(rec, resolved) ?? null;
   }
 }
 

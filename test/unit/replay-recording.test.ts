@@ -250,6 +250,17 @@ describe("record and replay", () => {
     expect(salvaged.sent).toBe(corrupt.records);
     expect(salvaged.sent).toBeGreaterThan(0);
     expect(salvaged.sent).toBeLessThan(2_000);
+
+    // Block-at-a-time reading (what replay uses) gives the same records and the same damage.
+    const batched: unknown[] = [];
+    const salvageReader = new RecordingReader(flipped, { salvage: true });
+    for await (const batch of salvageReader.recordBatches()) batched.push(...batch);
+    expect(batched).toEqual([...new RecordingReader(flipped, { salvage: true }).records()]);
+    expect(salvageReader.corruption?.byteOffset).toBe(blocks[1]);
+    const strict = async () => {
+      for await (const _ of new RecordingReader(cut).recordBatches());
+    };
+    await expect(strict()).rejects.toThrow(`at byte offset ${last}`);
   });
 
   it("rejects a file that is not a recording", async () => {
