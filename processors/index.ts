@@ -5,3 +5,4 @@ export * from "./media-encoder/index.js";
 export * from "./router/index.js";
 export * from "./snn-filter/index.js";
 export * from "./spike-correlator/index.js";
+export * from "./worker-dispatcher/index.js";

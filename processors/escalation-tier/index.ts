@@ -1,6 +1,14 @@
 export type { TierAnswer, TierBackend } from "./backend.js";
 export { type CallOutcome, callBackend, type FailureKind, type RetryPolicy } from "./backend-call.js";
 export { type BreakerState, CircuitBreaker } from "./circuit-breaker.js";
+export {
+  ASSIGNED_WORKER_HEADER,
+  type ClusterWorkerOptions,
+  type ClusterWorkerOutputs,
+  clusterWorkerOptionsSchema,
+  createClusterWorkerSpec,
+  WorkerStats,
+} from "./cluster-worker.js";
 export { createTierBackend } from "./create-backend.js";
 export {
   type BackendFactory,
