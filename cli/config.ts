@@ -3,6 +3,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../streams/index.js";
 import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS } from "../streams/kafka/index.js";
+import { agentOptions } from "./agent/agent-options.js";
+import { serveConfigSchema, workerConfigSchema } from "./cluster/cluster-config.js";
 
 const brokerList = z.preprocess(
   (v) => (typeof v === "string" ? v.split(",").map((b) => b.trim()) : v),
@@ -112,6 +114,12 @@ export const configSchema = z
       .int()
       .positive()
       .default(1024 * 1024),
+    /** The host agent (`spikemesh agent`, `spikemesh demo --agent`): interval, source id, log files. */
+    agent: agentOptions.prefault({}),
+    /** `spikemesh worker`: id, tier, capabilities, heartbeat interval, the worker's tier options. */
+    worker: workerConfigSchema.prefault({}),
+    /** `spikemesh serve`: port, API keys, body limit, tiers jobs may name, dispatchers to run. */
+    serve: serveConfigSchema.prefault({}),
   })
   .strict();
 
@@ -204,7 +212,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function redactConfig(config: SpikemeshConfig): unknown {
   return JSON.parse(
     JSON.stringify(config, (key, value: unknown) =>
-      /password|secret|token|apikey/i.test(key) && typeof value === "string" ? "[redacted]" : value,
+      /password|secret|token|apikey/i.test(key) && (typeof value === "string" || Array.isArray(value))
+        ? "[redacted]"
+        : value,
     ),
   );
 }

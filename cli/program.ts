@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, Option } from "commander";
+import { registerAgent } from "./commands/agent.js";
 import { registerConfig } from "./commands/config.js";
 import { registerConsume } from "./commands/consume.js";
 import { registerDemo } from "./commands/demo.js";
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerRun(program);
   registerProduce(program);
+  registerAgent(program);
   registerConsume(program);
   registerTopics(program);
   registerRecordings(program);

@@ -1,6 +1,8 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
+import { resolveAgentOptions } from "../agent/agent-options.js";
+import type { HostAgentTotals } from "../agent/host-agent.js";
 import { runCommand, withRuntime } from "../command-context.js";
 import { type DemoProgress, runDemo } from "../demo/run-demo.js";
 import type { DemoSummary } from "../demo/summary.js";
@@ -16,6 +18,10 @@ interface DemoFlags extends MetricsFlags {
   keepRunning: boolean;
   json: boolean;
   reset: boolean;
+  agent: boolean;
+  agentInterval?: number;
+  agentSource?: string;
+  agentLogs?: string[];
 }
 
 export function registerDemo(program: Command): void {
@@ -35,7 +41,27 @@ export function registerDemo(program: Command): void {
     .option("--seed <n>", "generator seed", intArg(0, 2 ** 31), 7)
     .option("--keep-running", "after the history, keep producing live samples until Ctrl-C", false)
     .option("--json", "print the summary as JSON on stdout", false)
-    .option("--reset", "on Kafka: delete the demo's topics (left by an earlier run) before starting", false);
+    .option("--reset", "on Kafka: delete the demo's topics (left by an earlier run) before starting", false)
+    .option(
+      "--agent",
+      "also run the host agent: this machine's CPU, memory, disk, network and process metrics go through the same SNN filter (implies --keep-running)",
+      false,
+    )
+    .option(
+      "--agent-interval <span>",
+      "the agent's sampling interval (default 1s; config agent.intervalMs)",
+      durationArg,
+    )
+    .option("--agent-source <id>", "source id of the agent's events (default: the host name)")
+    .option(
+      "--agent-logs <files>",
+      "log files the agent follows into logs.raw, comma-separated",
+      (v: string) =>
+        v
+          .split(",")
+          .map((f) => f.trim())
+          .filter((f) => f !== ""),
+    );
   addMetricsOptions(demo)
     .addHelpText(
       "after",
@@ -43,6 +69,13 @@ export function registerDemo(program: Command): void {
     )
     .action(async (flags: DemoFlags, command: Command) => {
       await runCommand(command, async (ctx) => {
+        const agent = flags.agent
+          ? resolveAgentOptions(ctx.config.agent, {
+              intervalMs: flags.agentInterval,
+              source: flags.agentSource,
+              logs: flags.agentLogs,
+            })
+          : undefined;
         const dataDir = join(ctx.config.dataDir, "demo");
         await rm(dataDir, { recursive: true, force: true });
         const progress = progressPrinter();
@@ -58,11 +91,12 @@ export function registerDemo(program: Command): void {
                   stepMs: flags.step,
                   hosts: flags.hosts,
                   seed: flags.seed,
-                  keepRunning: flags.keepRunning,
+                  keepRunning: flags.keepRunning || flags.agent,
                   signal: ctx.signal,
                   onProgress: progress.update,
                   resetTopics: flags.reset,
                   metrics,
+                  ...(agent ? { agent } : {}),
                 }),
               () => liveView(runtime, ctx.log, { appId: ctx.config.appId, fromBeginning: true }),
             ),
@@ -70,7 +104,9 @@ export function registerDemo(program: Command): void {
         );
         progress.done();
         process.stdout.write(
-          flags.json ? `${JSON.stringify(run.summary, null, 2)}\n` : formatSummary(run.summary, run.wallMs),
+          flags.json
+            ? `${JSON.stringify(run.agent ? { ...run.summary, agent: run.agent } : run.summary, null, 2)}\n`
+            : formatSummary(run.summary, run.wallMs, run.agent),
         );
         return 0;
       });
@@ -85,7 +121,8 @@ function progressPrinter(): { update(p: DemoProgress): void; done(): void } {
     update(p) {
       const produced =
         p.phase === "live" ? `${fmt(p.produced)} events` : `${fmt(p.produced)}/${fmt(p.total)} events`;
-      const line = `${p.phase}: ${produced} · ${fmt(p.spikes)} spikes · ${fmt(p.escalations)} escalations · ${fmt(p.results)} results`;
+      const agent = p.agentSamples === undefined ? "" : ` · agent ${fmt(p.agentSamples)} samples`;
+      const line = `${p.phase}: ${produced} · ${fmt(p.spikes)} spikes · ${fmt(p.escalations)} escalations · ${fmt(p.results)} results${agent}`;
       if (tty) {
         process.stderr.write(`\r\x1b[2K${line}`);
         shown = true;
@@ -101,7 +138,7 @@ function progressPrinter(): { update(p: DemoProgress): void; done(): void } {
 }
 
 /** The human summary; every number in it was read back from the topics. */
-export function formatSummary(s: DemoSummary, wallMs: number): string {
+export function formatSummary(s: DemoSummary, wallMs: number, agent?: HostAgentTotals): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const pairs = (r: Record<string, number>) =>
     Object.keys(r).length === 0
@@ -114,6 +151,17 @@ export function formatSummary(s: DemoSummary, wallMs: number): string {
     `spikemesh demo: summary (read back from the topics, ${(wallMs / 1000).toFixed(1)} s wall)`,
     `  events           ${fmt(s.events)} on telemetry.raw`,
     `  spikes           ${fmt(s.spikes)} on spikes`,
+    "  spikes by source:",
+    ...Object.entries(s.spikesBySource)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([source, byMetric]) => {
+        const total = Object.values(byMetric).reduce((a, b) => a + b, 0);
+        const metrics = Object.entries(byMetric)
+          .sort(([, a], [, b]) => b - a)
+          .map(([m, n]) => `${m || "(none)"} ${fmt(n)}`)
+          .join(", ");
+        return `    ${source.padEnd(14)} ${fmt(total)} (${metrics})`;
+      }),
     `  suppression      ${pct(s.suppression)} of events woke nothing`,
     `  escalations      ${pairs(s.escalations)}`,
     `  model calls      ${s.modelCallsPer1000Events.toFixed(2)} per 1000 events (phi2 + deepseek requests)`,
@@ -123,6 +171,11 @@ export function formatSummary(s: DemoSummary, wallMs: number): string {
     `  feedback         ${pairs(s.feedback)}`,
     `  route weights    ${s.routeWeights.length === 0 ? "none yet" : s.routeWeights.map((w) => `${w.route} ${w.weight.toFixed(3)} (${w.updates} updates)`).join(", ")}`,
     `  dead letters     ${pairs(s.deadLetters)}`,
+    ...(agent
+      ? [
+          `  host agent       ${fmt(agent.samples)} samples, ${fmt(agent.telemetryRecords)} telemetry and ${fmt(agent.logRecords)} log records, ${fmt(agent.errors)} errors`,
+        ]
+      : []),
     "  labelled incidents:",
     ...s.incidents.map(
       (i) =>

@@ -1,4 +1,4 @@
-import type { Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { recordTypes, type TelemetryEvent } from "../../schemas/index.js";
 import {
   type Clock,
@@ -9,6 +9,8 @@ import {
   topologyTopics,
 } from "../../streams/index.js";
 import type { OutgoingRecord } from "../../streams/transport/transport.js";
+import type { AgentOptions } from "../agent/agent-options.js";
+import { type HostAgentTotals, runHostAgent } from "../agent/host-agent.js";
 import { UsageError } from "../command-context.js";
 import type { SpikemeshConfig } from "../config.js";
 import { MESH_TOPICS, meshTopology } from "../mesh-topology.js";
@@ -35,6 +37,12 @@ export interface DemoOptions {
   clock?: Clock;
   /** Registry the runner and processors write their metrics to (served by `--metrics-port`). Default: a fresh one. */
   metrics?: Registry;
+  /**
+   * Also run the host agent on this machine: its samples (source = host name or `agent.source`) go
+   * to telemetry.raw beside the generator's, through the same SNN filter. It samples from the start
+   * until the producing ends, so pair it with `keepRunning`.
+   */
+  agent?: AgentOptions;
 }
 
 export interface DemoProgress {
@@ -44,11 +52,15 @@ export interface DemoProgress {
   spikes: number;
   escalations: number;
   results: number;
+  /** Samples the host agent took (only with `agent`). */
+  agentSamples?: number;
 }
 
 export interface DemoRun {
   summary: DemoSummary;
   wallMs: number;
+  /** What the host agent did (only with `agent`). */
+  agent?: HostAgentTotals;
 }
 
 /**
@@ -104,7 +116,34 @@ export async function runDemo(
   const crashed = runner.crashed;
   let produced = 0;
   let phase: DemoProgress["phase"] = "replaying history";
-  const progress = startProgress(runtime, () => ({ phase, produced, total: generator.totalEvents }), options);
+  // The agent stops when the producing does; a failing agent stops the demo (its error is rethrown).
+  const stopAgent = new AbortController();
+  const signal = AbortSignal.any([options.signal, stopAgent.signal]);
+  let agentSamples = 0;
+  let agentError: unknown;
+  const agent = options.agent
+    ? runHostAgent(
+        options.agent,
+        {
+          transport: runtime.transport,
+          codec: runtime.codec,
+          log,
+          metrics: options.metrics ?? new Registry(),
+          clock,
+        },
+        { signal: stopAgent.signal, partitions: config.runner.partitions, onSample: () => agentSamples++ },
+      ).catch((err: unknown) => {
+        agentError = err;
+        stopAgent.abort();
+        return undefined;
+      })
+    : undefined;
+  const progress = startProgress(
+    runtime,
+    () => ({ phase, produced, total: generator.totalEvents, ...(agent ? { agentSamples } : {}) }),
+    options,
+  );
+  let agentTotals: HostAgentTotals | undefined;
   try {
     const producer = runtime.transport.producer({ idempotent: true });
     try {
@@ -123,17 +162,19 @@ export async function runDemo(
         produced += events.length;
       };
       for (const batch of generator.batches(1_000)) {
-        if (options.signal.aborted) break;
+        if (signal.aborted) break;
         await send(batch);
       }
       if (options.keepRunning) {
         phase = "live";
-        for (let t = generator.endMs; !options.signal.aborted; t += options.stepMs) {
-          await abortableDelay(Math.max(0, t - clock.nowMs()), options.signal);
-          if (!options.signal.aborted) await send(generator.samplesAt(t));
+        for (let t = generator.endMs; !signal.aborted; t += options.stepMs) {
+          await abortableDelay(Math.max(0, t - clock.nowMs()), signal);
+          if (!signal.aborted) await send(generator.samplesAt(t));
         }
       }
     } finally {
+      stopAgent.abort();
+      agentTotals = await agent;
       await producer.close();
     }
     phase = "draining";
@@ -143,8 +184,9 @@ export async function runDemo(
     await runner.stop();
   }
   log.debug("demo drained; reading the summary back from the topics");
+  if (agentError !== undefined) throw agentError;
   const summary = await summarize(runtime.transport, runtime.codec, generator.incidents);
-  return { summary, wallMs: clock.nowMs() - started };
+  return { summary, wallMs: clock.nowMs() - started, ...(agentTotals ? { agent: agentTotals } : {}) };
 }
 
 /**
@@ -173,7 +215,7 @@ async function ensureEmptyTopics(runtime: Runtime, topology: Topology, reset: bo
 
 function startProgress(
   runtime: Runtime,
-  state: () => Pick<DemoProgress, "phase" | "produced" | "total">,
+  state: () => Pick<DemoProgress, "phase" | "produced" | "total" | "agentSamples">,
   options: DemoOptions,
 ): { stop(): void } {
   const report = options.onProgress;

@@ -27,6 +27,8 @@ export interface IncidentOutcome {
 export interface DemoSummary {
   events: number;
   spikes: number;
+  /** Spikes per source, then per metric (from the spike's payload; "" for spikes that name none). */
+  spikesBySource: Record<string, Record<string, number>>;
   /** 1 - spikes / events: the share of events that woke nothing. */
   suppression: number;
   escalations: Record<string, number>;
@@ -79,6 +81,7 @@ export async function summarize(
   return {
     events,
     spikes: spikes.length,
+    spikesBySource: spikesBySource(spikes),
     suppression: events === 0 ? 0 : 1 - spikes.length / events,
     escalations,
     modelCallsPer1000Events: events === 0 ? 0 : (1000 * modelCalls) / events,
@@ -123,6 +126,17 @@ function spikeMetric(spike: SpikeRecord): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function spikesBySource(spikes: readonly SpikeRecord[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const s of spikes) {
+    const metric = spikeMetric(s) ?? "";
+    const bySource = out[s.source] ?? {};
+    out[s.source] = bySource;
+    bySource[metric] = (bySource[metric] ?? 0) + 1;
+  }
+  return out;
 }
 
 function tally<T>(items: readonly T[], keyOf: (item: T) => string): Record<string, number> {
