@@ -10,11 +10,14 @@ export interface LogLineKind {
   render(r: Random): string;
 }
 
-/** A window in which some sources also log lines of a kind they never logged before. */
+/**
+ * A window in which some sources also log extra lines of one kind: a kind they never logged before
+ * (one of ERROR_LINE_KINDS), or a burst of a usual one.
+ */
 export interface LogIncident {
   name: string;
   sources: string[];
-  /** The kind of line that appears (one of ERROR_LINE_KINDS' ids). */
+  /** Id of the kind of the extra lines (ERROR_LINE_KINDS or USUAL_LINE_KINDS). */
   kind: string;
   startMs: number;
   endMs: number;
@@ -134,6 +137,10 @@ export const ERROR_LINE_KINDS: readonly LogLineKind[] = [
   },
 ];
 
+function kindOf(id: string): LogLineKind | undefined {
+  return ERROR_LINE_KINDS.find((k) => k.id === id) ?? USUAL_LINE_KINDS.find((k) => k.id === id);
+}
+
 /**
  * Labelled service logs: each source writes the usual kinds of line at Poisson times with fixed
  * weights, plus, inside an incident's window, lines of a kind it never wrote before. Lines come out
@@ -155,7 +162,7 @@ export class LogGenerator {
     this.incidents = options.incidents ?? [];
     this.seed = options.seed ?? 11;
     for (const i of this.incidents) {
-      if (!ERROR_LINE_KINDS.some((k) => k.id === i.kind)) {
+      if (kindOf(i.kind) === undefined) {
         throw new RangeError(`LogGenerator: incident ${i.name} names unknown kind ${i.kind}`);
       }
     }
@@ -181,7 +188,7 @@ export class LogGenerator {
       let kind: LogLineKind;
       if (r.next() * rate < incidentRate) {
         const incident = weighted(active, (i) => i.ratePerSec, r.next() * incidentRate);
-        kind = ERROR_LINE_KINDS.find((k) => k.id === incident.kind)!;
+        kind = kindOf(incident.kind)!;
       } else {
         kind = weighted(USUAL_LINE_KINDS, (k) => k.weight, r.next() * totalWeight);
       }

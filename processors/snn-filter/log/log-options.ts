@@ -28,17 +28,17 @@ export const snnLogFilterOptions = snnFilterOptions
     rateSlowTauMs: ms(3_600_000, "Time constant of the long-run counts the recent ones are compared with."),
     rateDeadband: z
       .number()
-      .nonnegative()
+      .positive()
       .default(4)
       .describe(
-        "Rate scores up to this drive no current: (recent - expected) / √max(expected, 1), so 4 is about four Poisson standard deviations.",
+        "Rate score of the first level: (recent - expected) / √max(expected, 1) lines, so 4 is about four Poisson standard deviations. A template (or the source) reaching it, and each doubling of it, is news once; it re-arms below half of it.",
       ),
-    noveltyCurrent: z
+    eventCurrent: z
       .number()
       .nonnegative()
       .default(2)
       .describe(
-        "Current a never-seen template drives into the novelty neuron (twice the resting threshold: it fires unless refractory or recently busy).",
+        "Current one piece of news (a never-seen template, a rate level crossed) drives into its neuron: twice the resting threshold, so it fires unless refractory or recently busy.",
       ),
     warmupLines: z
       .number()
@@ -79,7 +79,7 @@ export const snnLogFilterOptions = snnFilterOptions
  * 1, thresholdJump 0.5, tauThresholdMs 300000, refractoryMs 2000, inhibition 0.5, allowedLatenessMs
  * 60000, checkpointEveryMs 60000), miner defaults (depth 4, similarity 0.4, maxChildren 100,
  * maxTemplates 10000, all masks), rateFastTauMs 60000, rateSlowTauMs 3600000, rateDeadband 4,
- * noveltyCurrent 2, warmupLines 100, maxTemplatesPerSource 1000, maxSources 100000, maxLineBytes
+ * eventCurrent 2, warmupLines 100, maxTemplatesPerSource 1000, maxSources 100000, maxLineBytes
  * 16384, maxPayloadTextChars 1000.
  */
 export type SnnLogFilterOptions = z.infer<typeof snnLogFilterOptions>;

@@ -35,10 +35,11 @@ export const logSourceStateSchema = z.object({
     refractoryUntilMs: z.array(time),
   }),
   rates: z.object({
-    firstMs: time,
     lastMs: time,
     lines: z.number().int().nonnegative(),
-    total: z.tuple([z.number(), z.number(), z.number()]),
-    templates: z.array(z.tuple([z.number().int(), z.number(), z.number(), z.number()])),
+    total: z.tuple([z.number(), z.number(), z.number(), z.number(), z.number().int()]),
+    templates: z.array(
+      z.tuple([z.number().int(), z.number(), z.number(), z.number(), z.number(), z.number().int()]),
+    ),
   }),
 });
