@@ -12,6 +12,7 @@ import { registerRecordings } from "./commands/recordings.js";
 import { registerRegistry } from "./commands/registry.js";
 import { registerRun } from "./commands/run.js";
 import { registerServeModel } from "./commands/serve-model.js";
+import { registerTemplates } from "./commands/templates.js";
 import { registerTopics } from "./commands/topics.js";
 import { registerWhatIf } from "./commands/whatif.js";
 import { packageRoot } from "./package-root.js";
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerRegistry(program);
   registerConfig(program);
   registerNab(program);
+  registerTemplates(program);
   registerServeModel(program);
   registerFeedback(program);
   return program;
