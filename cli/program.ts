@@ -14,6 +14,7 @@ import { registerRun } from "./commands/run.js";
 import { registerServeModel } from "./commands/serve-model.js";
 import { registerTemplates } from "./commands/templates.js";
 import { registerTopics } from "./commands/topics.js";
+import { registerTopology } from "./commands/topology.js";
 import { registerWhatIf } from "./commands/whatif.js";
 import { packageRoot } from "./package-root.js";
 
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerAgent(program);
   registerConsume(program);
   registerTopics(program);
+  registerTopology(program);
   registerRecordings(program);
   registerWhatIf(program);
   registerRegistry(program);

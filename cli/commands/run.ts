@@ -1,18 +1,19 @@
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { nodeName, type Topology, TopologyRunner } from "../../streams/index.js";
 import { runCommand, UsageError, withRuntime } from "../command-context.js";
 import { liveView } from "../live-view/live-view.js";
-import { meshTopology } from "../mesh-topology.js";
 import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
-
-const PRESETS = ["mesh"] as const;
-type Preset = (typeof PRESETS)[number];
+import { DEFAULT_TOPOLOGY, loadTopology, presetNames } from "../topology/index.js";
 
 export function registerRun(program: Command): void {
   const run = program
     .command("run")
     .description("Run a topology until SIGINT/SIGTERM, then finish in-flight records, commit and exit")
-    .option("--topology <preset>", `topology preset (${PRESETS.join(", ")})`, presetArg, "mesh")
+    .option(
+      "--topology <file|preset>",
+      `topology file, or a preset from topologies/ (${presetNames().join(", ")})`,
+      DEFAULT_TOPOLOGY,
+    )
     .option(
       "--only <nodes>",
       "run only these nodes (comma-separated, e.g. snn-filter,router): one process per node scales them separately on Kafka",
@@ -25,23 +26,22 @@ export function registerRun(program: Command): void {
   addMetricsOptions(run)
     .addHelpText(
       "after",
-      "\nPer-node options come from the configuration's `nodes` map, e.g. in spikemesh.yaml:\n  nodes:\n    router: { windowMs: 10000 }\n    snn-filter: { zDeadband: 3 }",
+      "\nPer-node options come from the topology file and the configuration's `nodes` map (which wins), e.g. in spikemesh.yaml:\n  nodes:\n    router: { windowMs: 10000 }\n    snn-filter: { zDeadband: 3 }\n`spikemesh topology show <file|preset>` prints a topology's nodes and topics.",
     )
-    .action(async (flags: { topology: Preset; only?: string[] } & MetricsFlags, command: Command) => {
-      await runCommand(command, (ctx) =>
-        withRuntime(ctx, (runtime) =>
+    .action(async (flags: { topology: string; only?: string[] } & MetricsFlags, command: Command) => {
+      await runCommand(command, (ctx) => {
+        // Read and check the topology before opening anything: a bad file stops here.
+        const loaded = loadTopology(flags.topology, {
+          appId: ctx.config.appId,
+          partitions: ctx.config.runner.partitions,
+          nodes: ctx.config.nodes,
+        });
+        const topology = onlyNodes(loaded.topology, flags.only);
+        return withRuntime(ctx, (runtime) =>
           withMetricsServer(
             flags,
             ctx.log,
             async (metrics) => {
-              const topology = onlyNodes(
-                meshTopology({
-                  appId: ctx.config.appId,
-                  partitions: ctx.config.runner.partitions,
-                  options: ctx.config.nodes,
-                }),
-                flags.only,
-              );
               const runner = new TopologyRunner(topology, {
                 transport: runtime.transport,
                 codec: runtime.codec,
@@ -56,7 +56,8 @@ export function registerRun(program: Command): void {
               await runner.start();
               ctx.log.info(
                 {
-                  topology: flags.topology,
+                  topology: loaded.name,
+                  file: loaded.file,
                   transport: runtime.transport.kind,
                   registry: runtime.registryUrl,
                 },
@@ -74,8 +75,8 @@ export function registerRun(program: Command): void {
             },
             () => liveView(runtime, ctx.log, { appId: ctx.config.appId, fromBeginning: false }),
           ),
-        ),
-      );
+        );
+      });
     });
 }
 
@@ -90,9 +91,4 @@ function onlyNodes(topology: Topology, names: string[] | undefined): Topology {
     );
   }
   return { ...topology, nodes: topology.nodes.filter((n) => names.includes(nodeName(n))) };
-}
-
-function presetArg(value: string): Preset {
-  if ((PRESETS as readonly string[]).includes(value)) return value as Preset;
-  throw new InvalidArgumentError(`unknown topology "${value}"; presets: ${PRESETS.join(", ")}`);
 }

@@ -1,0 +1,27 @@
+import {
+  controlSinkSpec,
+  escalationTierSpec,
+  feedbackLearnerSpec,
+  routerSpec,
+  snnFilterSpec,
+  spikeCorrelatorSpec,
+} from "../../processors/index.js";
+import { swarmIntakeSpec } from "../../processors/swarm/index.js";
+import type { AnyProcessorSpec } from "../../streams/index.js";
+
+/**
+ * Processor kinds a topology file's `processors` may name, by folder name under processors/. A new
+ * processor becomes usable in topology files by adding it here. (The swarm's conductor and experts
+ * are built from the `swarm` section, escalation tiers also from `tiers`.)
+ */
+export const PROCESSOR_KINDS: Readonly<Record<string, AnyProcessorSpec>> = {
+  "snn-filter": snnFilterSpec,
+  "spike-correlator": spikeCorrelatorSpec,
+  router: routerSpec,
+  "escalation-tier": escalationTierSpec,
+  "control-sink": controlSinkSpec,
+  "feedback-learner": feedbackLearnerSpec,
+  "swarm-intake": swarmIntakeSpec,
+};
+
+export const processorKindNames = (): string[] => Object.keys(PROCESSOR_KINDS);
