@@ -7,7 +7,9 @@
  *   - on a local Kafka broker the bench starts (scripts/kafka.sh; skipped without Java), per client
  *     (kafkajs, @platformatic/kafka): the SNN-filter pipeline vs a raw consume → produce
  *     passthrough on the client's own API, plus event → spike latency under a paced load
- * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka, --help.
+ *   - the media encoder path (PNG, JPEG, WAV → tiny ONNX extractors, novelty, audio features) vs
+ *     decoding the same bytes alone (bench/media.ts)
+ * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|media, --help.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -18,6 +20,7 @@ import { embeddedLogSuite, type LogBenchOptions } from "./embedded-log.js";
 import { type KafkaBench, kafkaCaseName, type LatencyRow, startKafkaBench } from "./kafka.js";
 import { kafkaUnavailableReason } from "./kafka-broker.js";
 import { type CaseResult, runSuite, type Suite } from "./measure.js";
+import { MEDIA_CASES, mediaSuite } from "./media.js";
 import { REPLAY_CASE, replaySuite } from "./replay.js";
 import {
   describeMachine,
@@ -30,14 +33,14 @@ import {
 import { serdeSuites } from "./serde.js";
 import { snnSuites } from "./snn.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|media]`;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
 /** Issue #5's aim for the SNN kernel, events/s on one core. */
 const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
 /** Issue #4's aim: the pipeline at least this share of the raw passthrough of the client it runs on. */
 const GOAL_KAFKA_RATIO = 0.9;
-type Only = "log" | "serde" | "kafka" | "snn" | "replay";
+type Only = "log" | "serde" | "kafka" | "snn" | "replay" | "media";
 
 interface Settings {
   quick: boolean;
@@ -76,8 +79,8 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   const only = values.only;
-  if (only !== undefined && !["log", "serde", "kafka", "snn", "replay"].includes(only)) {
-    throw new Error(`--only log|serde|kafka|snn|replay\n${USAGE}`);
+  if (only !== undefined && !["log", "serde", "kafka", "snn", "replay", "media"].includes(only)) {
+    throw new Error(`--only log|serde|kafka|snn|replay|media\n${USAGE}`);
   }
   return {
     quick,
@@ -157,6 +160,18 @@ async function main(): Promise<void> {
             keys: 1_000,
             pipelineRecords: settings.quick ? 50_000 : 200_000,
           }),
+      });
+    }
+    if (settings.only === undefined || settings.only === "media") {
+      suites.push({
+        name: "media encoder",
+        make: async () => [
+          await mediaSuite({
+            tmpRoot,
+            images: settings.quick ? 60 : 200,
+            clips: settings.quick ? 20 : 60,
+          }),
+        ],
       });
     }
     const run = async (name: string, suite: Suite): Promise<void> => {
@@ -267,6 +282,16 @@ async function main(): Promise<void> {
       `goal ≥ ${GOAL_SNN_EVENTS_PER_SEC.toLocaleString("en-US")} events/s through the SNN kernel on one core: ` +
         `${rate >= GOAL_SNN_EVENTS_PER_SEC ? "met" : "NOT met"} (${Math.round(rate).toLocaleString("en-US")} events ` +
         `per CPU-second, ${kernel.ratio.toFixed(2)}× the rolling z-score loop)`,
+    );
+  }
+  const wav = results.find((r) => r.name === MEDIA_CASES.wav);
+  if (wav !== undefined) {
+    const png = results.find((r) => r.name === MEDIA_CASES.png)!;
+    const jpeg = results.find((r) => r.name === MEDIA_CASES.jpeg)!;
+    console.log(
+      `media encoder on the CPU: ${Math.round(png.spikemesh.recordsPerSec)} PNG and ${Math.round(jpeg.spikemesh.recordsPerSec)} JPEG images/s ` +
+        `(${png.ratio.toFixed(2)}× and ${jpeg.ratio.toFixed(2)}× decoding alone), ` +
+        `${Math.round(wav.spikemesh.recordsPerSec)} audio-seconds/s (${wav.ratio.toFixed(2)}× decoding alone)`,
     );
   }
   if (json !== undefined) {

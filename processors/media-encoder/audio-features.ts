@@ -12,7 +12,7 @@ export interface AudioFeatures {
    * frame of the previous clip when given; null when no frame has a predecessor.
    */
   flux: number | null;
-  /** Mean over frames of log(1 + 100·|X[k]|) per bin: a spectrum embedding. */
+  /** Mean over frames of log(1 + 100·|X[k]|) per bin: a spectrum embedding (empty unless asked for). */
   spectrum: Float32Array;
   /** Magnitudes of the clip's last frame, for the next clip's flux. */
   lastMagnitudes: Float32Array;
@@ -37,8 +37,11 @@ export class AudioAnalyzer {
     return this.fft.bins;
   }
 
-  /** Features of `samples`; `before` is the previous clip's `lastMagnitudes` (null for a first clip). */
-  analyze(samples: Float32Array, before: Float32Array | null): AudioFeatures {
+  /**
+   * Features of `samples`; `before` is the previous clip's `lastMagnitudes` (null for a first clip).
+   * `withSpectrum` false skips the spectrum embedding (a model embeds the clip instead).
+   */
+  analyze(samples: Float32Array, before: Float32Array | null, withSpectrum = true): AudioFeatures {
     let energy = 0;
     let crossings = 0;
     for (let i = 0; i < samples.length; i++) {
@@ -47,7 +50,7 @@ export class AudioAnalyzer {
       if (i > 0 && x >= 0 !== samples[i - 1]! >= 0) crossings++;
     }
     const bins = this.fft.bins;
-    const spectrum = new Float32Array(bins);
+    const spectrum = new Float32Array(withSpectrum ? bins : 0);
     const frames = Math.max(1, 1 + Math.floor((samples.length - this.frameSamples) / this.hopSamples));
     let hasPrevious = before !== null && before.length === bins;
     if (hasPrevious) this.previous.set(before!);
@@ -58,7 +61,7 @@ export class AudioAnalyzer {
       let rise = 0;
       for (let k = 0; k < bins; k++) {
         const m = this.current[k]!;
-        spectrum[k] = spectrum[k]! + Math.log1p(100 * m);
+        if (withSpectrum) spectrum[k] = spectrum[k]! + Math.log1p(100 * m);
         if (hasPrevious) {
           const d = m - this.previous[k]!;
           if (d > 0) rise += d;
@@ -73,7 +76,7 @@ export class AudioAnalyzer {
       this.current = swap;
       hasPrevious = true;
     }
-    for (let k = 0; k < bins; k++) spectrum[k] = spectrum[k]! / frames;
+    for (let k = 0; k < spectrum.length; k++) spectrum[k] = spectrum[k]! / frames;
     return {
       rms: Math.sqrt(energy / samples.length),
       zcr: samples.length > 1 ? crossings / (samples.length - 1) : 0,

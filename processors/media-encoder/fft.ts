@@ -39,31 +39,36 @@ export class MagnitudeSpectrum {
    * the Hann-windowed samples `from .. from + size` of `samples`, zero beyond its end.
    */
   compute(samples: Float32Array, from: number, out: Float32Array): void {
-    const { size, re, im } = this;
+    const { size, re, im, reversed, window } = this;
+    const cos = this.cos;
+    const sin = this.sin;
+    const available = Math.min(size, samples.length - from);
     for (let i = 0; i < size; i++) {
-      const j = this.reversed[i]!;
-      const x = from + i < samples.length ? samples[from + i]! : 0;
-      re[j] = x * this.window[i]!;
+      const j = reversed[i]!;
+      re[j] = i < available ? samples[from + i]! * window[i]! : 0;
       im[j] = 0;
     }
-    for (let half = 1; half < size; half *= 2) {
-      const stride = size / (half * 2);
-      for (let start = 0; start < size; start += half * 2) {
-        for (let k = 0; k < half; k++) {
-          const wr = this.cos[k * stride]!;
-          const wi = this.sin[k * stride]!;
+    for (let half = 1, stride = size >> 1; half < size; half <<= 1, stride >>= 1) {
+      for (let start = 0; start < size; start += half << 1) {
+        for (let k = 0, t = 0; k < half; k++, t += stride) {
+          const wr = cos[t]!;
+          const wi = sin[t]!;
           const a = start + k;
           const b = a + half;
-          const tr = re[b]! * wr - im[b]! * wi;
-          const ti = re[b]! * wi + im[b]! * wr;
-          re[b] = re[a]! - tr;
-          im[b] = im[a]! - ti;
-          re[a] = re[a]! + tr;
-          im[a] = im[a]! + ti;
+          const br = re[b]!;
+          const bi = im[b]!;
+          const tr = br * wr - bi * wi;
+          const ti = br * wi + bi * wr;
+          const ar = re[a]!;
+          const ai = im[a]!;
+          re[b] = ar - tr;
+          im[b] = ai - ti;
+          re[a] = ar + tr;
+          im[a] = ai + ti;
         }
       }
     }
     const scale = 4 / size;
-    for (let k = 0; k < this.bins; k++) out[k] = Math.hypot(re[k]!, im[k]!) * scale;
+    for (let k = 0; k < this.bins; k++) out[k] = Math.sqrt(re[k]! * re[k]! + im[k]! * im[k]!) * scale;
   }
 }

@@ -102,8 +102,8 @@ export class MediaFeaturizer {
     }
     const clip = decodeWav(bytes, this.opts.audio.maxSeconds);
     const samples = resample(clip.samples, clip.sampleRate, this.opts.audio.sampleRate);
-    const analysis = this.analyzer.analyze(samples, this.memory.lastMagnitudes(key));
     const encoder = this.encoders.audio;
+    const analysis = this.analyzer.analyze(samples, this.memory.lastMagnitudes(key), encoder === undefined);
     const embedding = encoder ? await this.embedWindows(encoder, samples) : analysis.spectrum;
     const novelty = this.novelty(key, embedding);
     this.memory.setLastMagnitudes(key, analysis.lastMagnitudes);
