@@ -1,19 +1,13 @@
+import { type LabelledWindow, windowsOf } from "../processors/control-sink/index.js";
 import { NOT_RECORDED } from "../processors/escalation-tier/index.js";
 import type { ReasoningRequest, ReasoningResult, SpikeRecord } from "../schemas/index.js";
+
+export type { LabelledWindow } from "../processors/control-sink/index.js";
+
 import { type OutputRecord, RecordingReader, runRecording } from "../streams/replay/index.js";
 import type { SpikemeshConfig } from "./config.js";
 import { routerWindowsClosed } from "./demo/drain.js";
 import { MESH_TOPICS, meshTopology } from "./mesh-topology.js";
-
-/** A labelled window of a recording: an anomaly the mesh should escalate. */
-export interface LabelledWindow {
-  name: string;
-  sources: string[];
-  /** When set, only spikes on this metric count. */
-  metric?: string;
-  startMs: number;
-  endMs: number;
-}
 
 export interface WhatIfPrices {
   /** Price per 1000 tokens, by tier. Default 0 everywhere. */
@@ -139,29 +133,11 @@ export function windowsCaught(
   labels: LabelledWindow[],
   requests: ReasoningRequest[],
 ): { caught: string[]; missed: string[] } {
-  const caught: string[] = [];
-  const missed: string[] = [];
-  for (const w of labels) {
-    const hit = requests.some((r) =>
-      r.spikes.some(
-        (s) =>
-          w.sources.includes(s.source) &&
-          s.timestamp >= w.startMs &&
-          s.timestamp <= w.endMs &&
-          (w.metric === undefined || metricOf(s) === w.metric),
-      ),
-    );
-    (hit ? caught : missed).push(w.name);
-  }
-  return { caught, missed };
-}
-
-function metricOf(spike: SpikeRecord): string | undefined {
-  try {
-    return (JSON.parse(spike.payload) as { metric?: string }).metric;
-  } catch {
-    return undefined;
-  }
+  const hit = new Set(requests.flatMap((r) => windowsOf(r, labels)));
+  return {
+    caught: labels.filter((w) => hit.has(w)).map((w) => w.name),
+    missed: labels.filter((w) => !hit.has(w)).map((w) => w.name),
+  };
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -1,8 +1,10 @@
 import type { Command } from "commander";
 import { runCommand, UsageError, withRuntime } from "../command-context.js";
 import { FeedbackServer } from "../feedback/feedback-server.js";
+import { publishLabelledFeedback } from "../feedback/labelled-replay.js";
 import { isJudgement, JUDGEMENTS, operatorFeedback } from "../feedback/operator-feedback.js";
-import { publishFeedback, ResultIndex } from "../feedback/result-index.js";
+import { publishFeedback, RESULTS_TOPIC, ResultIndex } from "../feedback/result-index.js";
+import { readLabels } from "../labels.js";
 import { intArg } from "./demo.js";
 
 interface FeedbackFlags {
@@ -10,6 +12,8 @@ interface FeedbackFlags {
   port: number;
   host: string;
   url?: string;
+  labels?: string;
+  dryRun: boolean;
 }
 
 export function registerFeedback(program: Command): void {
@@ -27,9 +31,14 @@ export function registerFeedback(program: Command): void {
       "--url <url>",
       "send the judgement to a running feedback endpoint (e.g. http://127.0.0.1:8090) instead",
     )
+    .option(
+      "--labels <file>",
+      "a labelled replay: judge every answered request on escalations.* against these labelled windows (JSON list of {name, sources, metric?, startMs, endMs}) and publish the Feedback",
+    )
+    .option("--dry-run", "with --labels: count the judgements, publish nothing", false)
     .addHelpText(
       "after",
-      '\nExamples:\n  spikemesh feedback 3f2a...e1 useful\n  spikemesh feedback --serve --port 8090\n  curl -X POST localhost:8090/feedback -d \'{"requestId":"3f2a...e1","judgement":"wrong"}\'\nuseful strengthens the request\'s route (more so the faster it was answered); wrong weakens it a little.',
+      '\nExamples:\n  spikemesh feedback 3f2a...e1 useful\n  spikemesh feedback --serve --port 8090\n  curl -X POST localhost:8090/feedback -d \'{"requestId":"3f2a...e1","judgement":"wrong"}\'\n  spikemesh feedback --labels incidents.json   # after replaying a labelled recording through the mesh\nuseful strengthens the request\'s route (more so the faster it was answered); wrong weakens it a little.',
     )
     .action(
       async (
@@ -39,6 +48,25 @@ export function registerFeedback(program: Command): void {
         command: Command,
       ) => {
         await runCommand(command, async (ctx) => {
+          if (flags.labels !== undefined) {
+            if (requestId !== undefined || flags.serve)
+              throw new UsageError("--labels takes no requestId, judgement or --serve");
+            const labels = readLabels(flags.labels);
+            return withRuntime(ctx, async (runtime) => {
+              const report = await publishLabelledFeedback(runtime, labels, {
+                log: ctx.log,
+                signal: ctx.signal,
+                nowMs: Date.now(),
+                dryRun: flags.dryRun,
+              });
+              if (report.results === 0)
+                throw new UsageError(
+                  `no results on ${RESULTS_TOPIC} to judge: replay the recording through the mesh first`,
+                );
+              process.stdout.write(`${JSON.stringify(report)}\n`);
+              return 0;
+            });
+          }
           if (flags.serve) {
             if (requestId !== undefined) throw new UsageError("--serve takes no requestId or judgement");
             return withRuntime(ctx, async (runtime) => {

@@ -1,14 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { runCommand, UsageError } from "../command-context.js";
 import { loadConfig } from "../config.js";
-import {
-  formatWhatIf,
-  type LabelledWindow,
-  type WhatIfAnswers,
-  type WhatIfPrices,
-  whatIfRun,
-} from "../whatif.js";
+import { readLabels } from "../labels.js";
+import { formatWhatIf, type WhatIfAnswers, type WhatIfPrices, whatIfRun } from "../whatif.js";
 
 interface WhatIfFlags {
   a: string;
@@ -75,26 +70,6 @@ function answersArg(value: string, file: string): WhatIfAnswers {
       `--answers: expected config, rules, recorded or a recording's path; not found: ${value}`,
     );
   return { kind: "recorded", file: recording };
-}
-
-function readLabels(path: string): LabelledWindow[] {
-  if (!existsSync(path)) throw new UsageError(`--labels: file not found: ${path}`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new UsageError(`--labels: ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!Array.isArray(parsed)) throw new UsageError(`--labels: ${path} must hold a JSON list`);
-  return parsed.map((w, i) => {
-    const ok =
-      typeof w?.name === "string" &&
-      Array.isArray(w.sources) &&
-      typeof w.startMs === "number" &&
-      typeof w.endMs === "number";
-    if (!ok) throw new UsageError(`--labels: entry ${i} needs name, sources[], startMs and endMs`);
-    return w as LabelledWindow;
-  });
 }
 
 function priceArg(value: string, previous: WhatIfPrices): WhatIfPrices {

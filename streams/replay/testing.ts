@@ -31,6 +31,16 @@ export interface RunRecordingOptions {
    */
   clock?: Clock;
   logger?: Logger;
+  /**
+   * Runs once the topology has settled and stopped, on the same runtime, before the outputs are
+   * read (e.g. publish operator feedback, or read a topic the topology does not write).
+   */
+  afterRun?: (runtime: {
+    transport: Transport;
+    serde: RegistrySerde;
+    codec: RegistryCodec;
+    registryUrl: string;
+  }) => Promise<void>;
 }
 
 /**
@@ -71,6 +81,7 @@ export async function runRecording(
     } finally {
       await runner.stop();
     }
+    await options.afterRun?.({ transport, serde, codec, registryUrl: serde.url });
     const outputs = new Map<string, OutputRecord[]>();
     const topics = new Set(topology.nodes.flatMap((n) => Object.values(n.outputs)));
     for (const topic of [...topics].sort()) {
