@@ -7,6 +7,7 @@ import {
   mediaEncoderSpec,
   routerSpec,
   snnFilterSpec,
+  snnLogFilterSpec,
   spikeCorrelatorSpec,
 } from "../processors/index.js";
 import { ConfigError } from "../streams/index.js";
@@ -16,6 +17,7 @@ import { packageRoot } from "./package-root.js";
 /** The topics of the three-tier mesh (DESIGN.md "Topics and records"). */
 export const MESH_TOPICS = {
   telemetry: "telemetry.raw",
+  logs: "logs.raw",
   media: "media.raw",
   mediaFeatures: "media.features",
   spikes: "spikes",
@@ -86,8 +88,8 @@ function tierNode(tier: (typeof MESH_TIERS)[number], options: Record<string, unk
 }
 
 /**
- * The cognitive mesh: telemetry → SNN filter → spikes, and media → media encoder → media.features →
- * a second SNN filter → spikes (+ correlated spikes from the spike correlator) → router → escalations.<tier> → tier workers
+ * The cognitive mesh: telemetry → SNN filter → spikes, logs → SNN log filter (templates) → spikes,
+ * and media → media encoder → media.features → a second SNN filter → spikes (+ correlated spikes from the spike correlator) → router → escalations.<tier> → tier workers
  * → reasoning.results → control sink → control + feedback → feedback learner → route-weights, which
  * the router reads back as a table.
  */
@@ -113,6 +115,14 @@ export function meshTopology(opts: MeshTopologyOptions): Topology {
         spec: snnFilterSpec,
         options: over("snn-filter"),
         input: t.telemetry,
+        outputs: { spikes: t.spikes },
+      },
+      {
+        // Log lines become templates whose novelty and rates drive neurons of their own.
+        name: "snn-log-filter",
+        spec: snnLogFilterSpec,
+        options: over("snn-log-filter"),
+        input: t.logs,
         outputs: { spikes: t.spikes },
       },
       {

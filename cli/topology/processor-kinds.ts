@@ -4,6 +4,7 @@ import {
   feedbackLearnerSpec,
   routerSpec,
   snnFilterSpec,
+  snnLogFilterSpec,
   spikeCorrelatorSpec,
 } from "../../processors/index.js";
 import { swarmIntakeSpec } from "../../processors/swarm/index.js";
@@ -16,6 +17,8 @@ import type { AnyProcessorSpec } from "../../streams/index.js";
  */
 export const PROCESSOR_KINDS: Readonly<Record<string, AnyProcessorSpec>> = {
   "snn-filter": snnFilterSpec,
+  // Lives in processors/snn-filter/ (log/): it shares the filter's neurons.
+  "snn-log-filter": snnLogFilterSpec,
   "spike-correlator": spikeCorrelatorSpec,
   router: routerSpec,
   "escalation-tier": escalationTierSpec,
