@@ -152,7 +152,8 @@ export function buildTopology(parsed: ParsedTopologyFile, opts: BuildOptions): L
   if (nodes.length === 0 && problems.length === 0) {
     problems.push(source.problem([], "no processors, tiers or swarm: nothing to run"));
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  // The conductor and an expert both check an expert's timeoutMs: say it once.
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return { name: file.topology, description: file.description, file: source.file, topology, kinds, swarm };
 }
 

@@ -2,6 +2,7 @@ import {
   controlSinkSpec,
   escalationTierSpec,
   feedbackLearnerSpec,
+  mediaEncoderSpec,
   routerSpec,
   snnFilterSpec,
   snnLogFilterSpec,
@@ -20,6 +21,7 @@ export const PROCESSOR_KINDS: Readonly<Record<string, AnyProcessorSpec>> = {
   // Lives in processors/snn-filter/ (log/): it shares the filter's neurons.
   "snn-log-filter": snnLogFilterSpec,
   "spike-correlator": spikeCorrelatorSpec,
+  "media-encoder": mediaEncoderSpec,
   router: routerSpec,
   "escalation-tier": escalationTierSpec,
   "control-sink": controlSinkSpec,

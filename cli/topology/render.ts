@@ -75,7 +75,7 @@ export function renderText(loaded: LoadedTopology): string {
     }
     const m = swarm.memory;
     lines.push(
-      `  memory: expert ${m.expert ?? "(none)"}; short-term ${m.shortTermCapacity}, episodic ${m.episodicCapacity}, consolidated every ${m.consolidationInterval} thoughts`,
+      `  memory: expert ${m.expert ?? (swarm.experts.some((e) => e.name === "memory") ? "memory" : "(none)")}; short-term ${m.shortTermCapacity}, episodic ${m.episodicCapacity}, consolidated every ${m.consolidationInterval} thoughts`,
     );
   }
   return `${lines.join("\n")}\n`;

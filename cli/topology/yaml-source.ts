@@ -26,12 +26,13 @@ export class YamlSource {
   /** Parses `text`; YAML syntax errors (and duplicate keys) are a ConfigError naming their lines. */
   static parse(file: string, text: string): YamlSource {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+    const doc = parseDocument(text, { lineCounter: lines });
     if (doc.errors.length > 0) {
       throw new ConfigError(
         doc.errors.map((e) => {
           const at = e.linePos?.[0];
-          return `${file}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${e.message.split("\n")[0]}`;
+          const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+          return `${file}${at ? `:${at.line}:${at.col}` : ""}: not valid YAML: ${message}`;
         }),
       );
     }

@@ -22,8 +22,11 @@ export const swarmRouteSchema = z.strictObject({
 
 export const swarmMemorySchema = z
   .strictObject({
-    /** Expert whose activations carry the source's memory in their context; null for none. Default "memory". */
-    expert: expertName.nullable().default("memory"),
+    /**
+     * Expert whose activations carry the source's memory in their context; null for none. Default:
+     * the expert named "memory", when there is one.
+     */
+    expert: expertName.nullable().optional(),
     /** Thoughts kept per source in short-term memory. Default 50. */
     shortTermCapacity: z.number().int().min(1).default(50),
     /** Episodes kept per source in episodic memory. Default 500. */
@@ -99,7 +102,7 @@ export const swarmConductorOptionsSchema = z
     o.output.forEach((n, i) => {
       check(["output", i], n);
     });
-    check(["memory", "expert"], o.memory.expert);
+    check(["memory", "expert"], o.memory.expert ?? null);
     if (o.maxPropagationDepth === undefined) {
       const cycle = findCycle(names, o.routes);
       if (cycle) {

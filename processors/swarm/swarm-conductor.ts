@@ -51,9 +51,11 @@ class SwarmConductor implements Processor<SwarmMessage, SwarmConductorOutputs> {
   private episodic!: KeyValueStore<Episode[]>;
   private readonly order: string[];
   private readonly timeouts: Map<string, number>;
+  private readonly memoryExpert: string | null;
 
   constructor(private readonly opts: SwarmConductorOptions) {
     this.order = opts.experts.map((e) => e.name);
+    this.memoryExpert = opts.memory.expert ?? (this.order.includes("memory") ? "memory" : null);
     this.timeouts = new Map(opts.experts.map((e) => [e.name, e.timeoutMs]));
   }
 
@@ -234,7 +236,7 @@ class SwarmConductor implements Processor<SwarmMessage, SwarmConductorOutputs> {
       })),
     };
     const memory = this.opts.memory;
-    if (memory.expert === expert) {
+    if (this.memoryExpert === expert) {
       swarm.memory = {
         shortTerm: (this.shortTerm.get(state.source)?.items ?? []).slice(-memory.recall),
         episodic: (this.episodic.get(state.source) ?? []).slice(-memory.recall),
