@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { meshTopology } from "../../cli/mesh-topology.js";
 import {
   MediaRejection,
@@ -116,6 +117,38 @@ describe("ONNX model files", () => {
     }
   });
 });
+
+describe("the README's media configuration", () => {
+  it("is valid except that its model files are not on this machine", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Media inputs"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const nodes = (parseYaml(yaml) as { nodes: Record<string, unknown> }).nodes;
+    expect(problems(nodes["media-encoder"])).toEqual([
+      expect.stringMatching(
+        /^image\.model\.path: ONNX model \/models\/clip-vision\.onnx: cannot read it \(ENOENT/,
+      ),
+      expect.stringMatching(
+        /^audio\.model\.path: ONNX model \/models\/audio-encoder\.onnx: cannot read it \(ENOENT/,
+      ),
+    ]);
+    // With the project's tiny models of the same shapes in their place, the configuration loads.
+    const config = nodes["media-encoder"] as { image: { model: object }; audio: { model: object } };
+    config.image.model = { ...config.image.model, path: writeTiny("clip-shape.onnx", 224) };
+    config.audio.model = { path: tinyAudioModelPath(16_000) };
+    expect(problems(config)).toEqual([
+      expect.stringMatching(/image\.model\.input: .* has no input "pixel_values" \(inputs: pixels\)$/),
+      expect.stringMatching(/image\.model\.output: .* has no output "image_embeds" \(outputs: embedding\)$/),
+    ]);
+  });
+});
+
+/** A tiny image extractor for `size` × `size` input in the test's temp dir. */
+function writeTiny(name: string, size: number): string {
+  const path = join(tmp.dir, name);
+  writeOnnxModel(path, imageExtractorGraph({ height: size, width: size }));
+  return path;
+}
 
 describe("OnnxEncoder", () => {
   it("runs the model for real: the same input gives the same embedding, another input another one", async () => {
