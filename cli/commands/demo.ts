@@ -149,7 +149,7 @@ export function formatSummary(s: DemoSummary, wallMs: number, agent?: HostAgentT
           .join(", ");
   const lines = [
     `spikemesh demo: summary (read back from the topics, ${(wallMs / 1000).toFixed(1)} s wall)`,
-    `  events           ${fmt(s.events)} on telemetry.raw`,
+    `  events           ${fmt(s.events)} (${fmt(s.events - s.logLines)} on telemetry.raw, ${fmt(s.logLines)} log lines on logs.raw)`,
     `  spikes           ${fmt(s.spikes)} on spikes`,
     "  spikes by source:",
     ...Object.entries(s.spikesBySource)

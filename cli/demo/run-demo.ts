@@ -15,6 +15,7 @@ import { UsageError } from "../command-context.js";
 import type { SpikemeshConfig } from "../config.js";
 import { MESH_TOPICS, meshTopology } from "../mesh-topology.js";
 import type { Runtime } from "../runtime.js";
+import { DemoLogs } from "./demo-logs.js";
 import { waitForDrain } from "./drain.js";
 import { countRecords, type DemoSummary, summarize } from "./summary.js";
 import { TelemetryGenerator } from "./telemetry-generator.js";
@@ -64,7 +65,8 @@ export interface DemoRun {
 }
 
 /**
- * The demo: a generator writes host telemetry with labelled incidents to `telemetry.raw`, the mesh
+ * The demo: a generator writes host telemetry with labelled incidents to `telemetry.raw` and the
+ * hosts' log lines (disk errors during the disk I/O storm) to `logs.raw`, the mesh
  * topology runs on the given runtime, and the summary is read back from the topics once every node
  * has committed everything. The history is stamped to end now, so request deadlines (event time +
  * `deadlineMs`) mean the same thing in the replay as live; the router's deadline is stretched to
@@ -86,6 +88,7 @@ export async function runDemo(
     hosts: options.hosts,
     seed: options.seed,
   });
+  const logs = new DemoLogs(generator, options.hosts, options.seed);
   const topology = meshTopology({
     appId: config.appId,
     partitions: config.runner.partitions,
@@ -161,10 +164,17 @@ export async function runDemo(
         await Promise.race([producer.send(records), crashed]);
         produced += events.length;
       };
+      // Log lines go out beside the telemetry of the same stretch of event time.
+      const sendLogs = async (untilMs: number) => {
+        const records = await logs.recordsBefore(untilMs, runtime.codec);
+        if (records.length > 0) await Promise.race([producer.send(records), crashed]);
+      };
       for (const batch of generator.batches(1_000)) {
         if (signal.aborted) break;
         await send(batch);
+        await sendLogs((batch[batch.length - 1]?.ts ?? 0) + options.stepMs);
       }
+      if (!signal.aborted) await sendLogs(Number.POSITIVE_INFINITY);
       if (options.keepRunning) {
         phase = "live";
         for (let t = generator.endMs; !signal.aborted; t += options.stepMs) {
@@ -185,7 +195,8 @@ export async function runDemo(
   }
   log.debug("demo drained; reading the summary back from the topics");
   if (agentError !== undefined) throw agentError;
-  const summary = await summarize(runtime.transport, runtime.codec, generator.incidents);
+  const incidents = logs.incident ? [...generator.incidents, logs.incident] : generator.incidents;
+  const summary = await summarize(runtime.transport, runtime.codec, incidents);
   return { summary, wallMs: clock.nowMs() - started, ...(agentTotals ? { agent: agentTotals } : {}) };
 }
 

@@ -25,7 +25,10 @@ export interface IncidentOutcome {
 }
 
 export interface DemoSummary {
+  /** Records the SNN filters read: telemetry samples and log lines. */
   events: number;
+  /** Of the events, log lines on logs.raw. */
+  logLines: number;
   spikes: number;
   /** Spikes per source, then per metric (from the spike's payload; "" for spikes that name none). */
   spikesBySource: Record<string, Record<string, number>>;
@@ -55,7 +58,8 @@ export async function summarize(
   incidents: readonly Incident[],
 ): Promise<DemoSummary> {
   const t = MESH_TOPICS;
-  const events = await countRecords(transport, t.telemetry);
+  const logLines = await countRecords(transport, t.logs);
+  const events = (await countRecords(transport, t.telemetry)) + logLines;
   const spikes = await readTopic<SpikeRecord>(transport, codec, t.spikes, recordTypes.SpikeRecord);
   const requests: ReasoningRequest[] = [];
   const escalations: Record<string, number> = {};
@@ -80,6 +84,7 @@ export async function summarize(
   const modelCalls = requests.filter((r) => MODEL_TIERS.has(r.tier)).length;
   return {
     events,
+    logLines,
     spikes: spikes.length,
     spikesBySource: spikesBySource(spikes),
     suppression: events === 0 ? 0 : 1 - spikes.length / events,
@@ -118,7 +123,7 @@ function incidentOutcome(
   };
 }
 
-/** The metric a telemetry spike fired on, from its JSON payload (undefined for other spikes). */
+/** The metric a spike fired on (log spikes: log.<role>), from its JSON payload (undefined when none). */
 function spikeMetric(spike: SpikeRecord): string | undefined {
   try {
     const payload = JSON.parse(spike.payload) as { metric?: unknown };
