@@ -54,7 +54,24 @@ export class PartitionWorker {
   private isClosing = false;
   private failure: unknown = null;
 
-  constructor(private readonly deps: WorkerDeps) {}
+  /** Metric children bound once (prom-client hashes a label object on every call otherwise). */
+  private readonly processSeconds: { observe(value: number): void };
+  private recordsIn: { topic: string; child: { inc(value?: number): void } } | undefined;
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.processSeconds = deps.metrics.processSeconds.labels({ processor: deps.processor });
+  }
+
+  /** The records-in counter of `topic` (a worker reads one topic, so this binds once). */
+  private recordsInOf(topic: string): { inc(value?: number): void } {
+    if (this.recordsIn?.topic !== topic) {
+      this.recordsIn = {
+        topic,
+        child: this.deps.metrics.recordsIn.labels({ processor: this.deps.processor, topic }),
+      };
+    }
+    return this.recordsIn.child;
+  }
 
   get queued(): number {
     return this.queue.length - this.head;
@@ -151,7 +168,7 @@ export class PartitionWorker {
   /** Returns false when the task was aborted (shutdown): the record stays uncommitted. */
   private async processOne(rec: IncomingRecord, out: OutgoingRecord[]): Promise<boolean> {
     const { metrics, processor, spec, settings } = this.deps;
-    metrics.recordsIn.inc({ processor, topic: rec.topic });
+    this.recordsInOf(rec.topic).inc();
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -164,7 +181,7 @@ export class PartitionWorker {
         const value = await this.deps.codec.decode(rec.topic, spec.input, rec.value);
         const forwarded = await this.deps.task.process(toRec(rec, value));
         out.push(...(await this.encodeAll(forwarded)));
-        metrics.processSeconds.observe({ processor }, (performance.now() - started) / 1000);
+        this.processSeconds.observe((performance.now() - started) / 1000);
         return true;
       } catch (err) {
         let action = classifyFailure(err);
