@@ -9,7 +9,8 @@
  *     passthrough on the client's own API, plus event → spike latency under a paced load
  *   - the media encoder path (PNG, JPEG, WAV → tiny ONNX extractors, novelty, audio features) vs
  *     decoding the same bytes alone (bench/media.ts)
- * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|media, --help.
+ *   - log template mining (Drain-style miner) vs a whitespace split + digit regex (bench/log-templates.ts)
+ * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|templates|media, --help.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -19,6 +20,12 @@ import { KAFKA_CLIENTS } from "../streams/kafka/index.js";
 import { embeddedLogSuite, type LogBenchOptions } from "./embedded-log.js";
 import { type KafkaBench, kafkaCaseName, type LatencyRow, startKafkaBench } from "./kafka.js";
 import { kafkaUnavailableReason } from "./kafka-broker.js";
+import {
+  LOG_TEMPLATES_CASE,
+  logTemplatesAccuracy,
+  logTemplatesSuite,
+  logTemplatesWorkload,
+} from "./log-templates.js";
 import { type CaseResult, runSuite, type Suite } from "./measure.js";
 import { MEDIA_CASES, mediaSuite } from "./media.js";
 import { REPLAY_CASE, replaySuite } from "./replay.js";
@@ -33,14 +40,14 @@ import {
 import { serdeSuites } from "./serde.js";
 import { snnSuites } from "./snn.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|media]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|templates|media]`;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
 /** Issue #5's aim for the SNN kernel, events/s on one core. */
 const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
 /** Issue #4's aim: the pipeline at least this share of the raw passthrough of the client it runs on. */
 const GOAL_KAFKA_RATIO = 0.9;
-type Only = "log" | "serde" | "kafka" | "snn" | "replay" | "media";
+type Only = "log" | "serde" | "kafka" | "snn" | "replay" | "templates" | "media";
 
 interface Settings {
   quick: boolean;
@@ -57,6 +64,7 @@ interface Settings {
   latencyRatePerSec: number;
   latencyRecords: number;
   replayRecords: number;
+  templateLines: number;
   only: Only | undefined;
 }
 
@@ -79,8 +87,11 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   const only = values.only;
-  if (only !== undefined && !["log", "serde", "kafka", "snn", "replay", "media"].includes(only)) {
-    throw new Error(`--only log|serde|kafka|snn|replay|media\n${USAGE}`);
+  if (
+    only !== undefined &&
+    !["log", "serde", "kafka", "snn", "replay", "templates", "media"].includes(only)
+  ) {
+    throw new Error(`--only log|serde|kafka|snn|replay|templates|media\n${USAGE}`);
   }
   return {
     quick,
@@ -97,6 +108,7 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
     latencyRatePerSec: 2000,
     latencyRecords: quick ? 6000 : 12_000,
     replayRecords: quick ? 200_000 : 1_000_000,
+    templateLines: quick ? 100_000 : 400_000,
     only: only as Only | undefined,
     json: values.json,
   };
@@ -118,6 +130,7 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   let latency: LatencyRow[] = [];
   let kafkaNote: string | undefined;
+  let templatesAccuracy: { miner: number; regex: number } | undefined;
   try {
     const log = (records: number, fsync: boolean): LogBenchOptions => ({
       tmpRoot,
@@ -172,6 +185,16 @@ async function main(): Promise<void> {
             clips: settings.quick ? 20 : 60,
           }),
         ],
+      });
+    }
+    if (settings.only === undefined || settings.only === "templates") {
+      suites.push({
+        name: "log templates",
+        make: async () => {
+          const workload = logTemplatesWorkload(settings.templateLines);
+          templatesAccuracy = logTemplatesAccuracy(workload);
+          return [logTemplatesSuite(workload)];
+        },
       });
     }
     const run = async (name: string, suite: Suite): Promise<void> => {
@@ -236,7 +259,8 @@ async function main(): Promise<void> {
       `of ${settings.keyBytes}-byte keys + ${settings.valueBytes}-byte values, ${settings.batchSize}/batch, 1 partition; ` +
       `serde ${settings.serdeRecords.toLocaleString("en-US")} TelemetryEvents; ` +
       `kafka ${settings.kafkaRecords.toLocaleString("en-US")} TelemetryEvents, ${settings.kafkaPartitions} partitions, ` +
-      `latency at ${settings.latencyRatePerSec.toLocaleString("en-US")} records/s for ${settings.latencyRecords.toLocaleString("en-US")} records`,
+      `latency at ${settings.latencyRatePerSec.toLocaleString("en-US")} records/s for ${settings.latencyRecords.toLocaleString("en-US")} records; ` +
+      `log templates ${settings.templateLines.toLocaleString("en-US")} lines`,
   );
   if (kafkaNote !== undefined) console.log(kafkaNote);
   console.log("");
@@ -292,6 +316,14 @@ async function main(): Promise<void> {
       `media encoder on the CPU: ${Math.round(png.spikemesh.recordsPerSec)} PNG and ${Math.round(jpeg.spikemesh.recordsPerSec)} JPEG images/s ` +
         `(${png.ratio.toFixed(2)}× and ${jpeg.ratio.toFixed(2)}× decoding alone), ` +
         `${Math.round(wav.spikemesh.recordsPerSec)} audio-seconds/s (${wav.ratio.toFixed(2)}× decoding alone)`,
+    );
+  }
+  const templates = results.find((r) => r.name === LOG_TEMPLATES_CASE);
+  if (templates !== undefined && templatesAccuracy !== undefined) {
+    console.log(
+      `log templates: ${Math.round(templates.spikemesh.recordsPerSec).toLocaleString("en-US")} lines/s through the miner, ` +
+        `${templates.ratio.toFixed(2)}× the regex split (${templates.bestRatio.toFixed(2)}× best); grouping accuracy ` +
+        `against the generator's labels: miner ${templatesAccuracy.miner.toFixed(3)}, regex split ${templatesAccuracy.regex.toFixed(3)}`,
     );
   }
   if (json !== undefined) {
