@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { meshTopology } from "../../cli/mesh-topology.js";
 import {
@@ -260,5 +261,43 @@ describe("topology show", () => {
   it("hides tier outputs that are never written", () => {
     const text = renderText(loadTopology("mesh", { appId: "a", partitions: 2 }));
     expect(text).toMatch(/tier-rules\s+escalation-tier\s+escalations\.rules → results: reasoning\.results\n/);
+  });
+});
+
+describe("the README's topology example", () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("## Topologies"));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+
+  it("builds: rules tier, swarm intake, conductor and three experts", () => {
+    const loaded = buildTopology(parseTopologyText(yaml, "triage.yaml", "/tmp"), {
+      appId: "a",
+      partitions: 2,
+    });
+    expect(loaded.topology.nodes.map((n) => n.name)).toEqual([
+      "snn-filter",
+      "router",
+      "tier-rules",
+      "swarm-intake",
+      "swarm-conductor",
+      "expert-perception",
+      "expert-reasoning",
+      "expert-synthesis",
+    ]);
+    const reasoning = loaded.topology.nodes.find((n) => n.name === "expert-reasoning")!;
+    expect(reasoning.options).toMatchObject({
+      timeoutMs: 60_000,
+      backend: { kind: "http", model: "qwen2.5-72b-instruct" },
+    });
+  });
+
+  it("needs its depth limit, with the message the README quotes", () => {
+    const without = yaml.replace(/^\s*maxPropagationDepth: 4.*\n/m, "");
+    expect(problems(without)).toEqual([
+      expect.stringContaining(
+        "swarm.maxPropagationDepth: required: the routes have a cycle (reasoning → synthesis → reasoning)",
+      ),
+    ]);
+    expect(section).toContain("required: the routes have a cycle (reasoning → synthesis → reasoning)");
   });
 });
