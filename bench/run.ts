@@ -9,8 +9,9 @@
  *     passthrough on the client's own API, plus event → spike latency under a paced load
  *   - the media encoder path (PNG, JPEG, WAV → tiny ONNX extractors, novelty, audio features) vs
  *     decoding the same bytes alone (bench/media.ts)
+ *   - the mesh demo pipeline with metrics on vs off (bench/metrics-overhead.ts; goal: under 5% cost)
  *   - log template mining (Drain-style miner) vs a whitespace split + digit regex (bench/log-templates.ts)
- * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|templates|media, --help.
+ * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|templates|media|metrics, --help.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -28,6 +29,7 @@ import {
 } from "./log-templates.js";
 import { type CaseResult, runSuite, type Suite } from "./measure.js";
 import { MEDIA_CASES, mediaSuite } from "./media.js";
+import { GOAL_METRICS_OVERHEAD, METRICS_CASE, metricsOverheadSuite } from "./metrics-overhead.js";
 import { REPLAY_CASE, replaySuite } from "./replay.js";
 import {
   describeMachine,
@@ -40,14 +42,14 @@ import {
 import { serdeSuites } from "./serde.js";
 import { snnSuites } from "./snn.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|templates|media]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|templates|media|metrics]`;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
 /** Issue #5's aim for the SNN kernel, events/s on one core. */
 const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
 /** Issue #4's aim: the pipeline at least this share of the raw passthrough of the client it runs on. */
 const GOAL_KAFKA_RATIO = 0.9;
-type Only = "log" | "serde" | "kafka" | "snn" | "replay" | "templates" | "media";
+type Only = "log" | "serde" | "kafka" | "snn" | "replay" | "templates" | "media" | "metrics";
 
 interface Settings {
   quick: boolean;
@@ -89,9 +91,9 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const only = values.only;
   if (
     only !== undefined &&
-    !["log", "serde", "kafka", "snn", "replay", "templates", "media"].includes(only)
+    !["log", "serde", "kafka", "snn", "replay", "templates", "media", "metrics"].includes(only)
   ) {
-    throw new Error(`--only log|serde|kafka|snn|replay|templates|media\n${USAGE}`);
+    throw new Error(`--only log|serde|kafka|snn|replay|templates|media|metrics\n${USAGE}`);
   }
   return {
     quick,
@@ -185,6 +187,12 @@ async function main(): Promise<void> {
             clips: settings.quick ? 20 : 60,
           }),
         ],
+      });
+    }
+    if (settings.only === undefined || settings.only === "metrics") {
+      suites.push({
+        name: "metrics overhead",
+        make: async () => [metricsOverheadSuite({ tmpRoot, hours: settings.quick ? 6 : 24 })],
       });
     }
     if (settings.only === undefined || settings.only === "templates") {
@@ -316,6 +324,15 @@ async function main(): Promise<void> {
       `media encoder on the CPU: ${Math.round(png.spikemesh.recordsPerSec)} PNG and ${Math.round(jpeg.spikemesh.recordsPerSec)} JPEG images/s ` +
         `(${png.ratio.toFixed(2)}× and ${jpeg.ratio.toFixed(2)}× decoding alone), ` +
         `${Math.round(wav.spikemesh.recordsPerSec)} audio-seconds/s (${wav.ratio.toFixed(2)}× decoding alone)`,
+    );
+  }
+  const metricsOverhead = results.find((r) => r.name === METRICS_CASE);
+  if (metricsOverhead !== undefined) {
+    const overhead = 1 - metricsOverhead.ratio;
+    console.log(
+      `goal < ${100 * GOAL_METRICS_OVERHEAD}% pipeline throughput lost to metrics: ${overhead < GOAL_METRICS_OVERHEAD ? "met" : "NOT met"} ` +
+        `(on/off ${metricsOverhead.ratio.toFixed(3)} median, ${metricsOverhead.bestRatio.toFixed(3)} best: ` +
+        `${(100 * overhead).toFixed(1)}% overhead)`,
     );
   }
   const templates = results.find((r) => r.name === LOG_TEMPLATES_CASE);
