@@ -11,11 +11,13 @@ import { registerProduce } from "./commands/produce.js";
 import { registerRecordings } from "./commands/recordings.js";
 import { registerRegistry } from "./commands/registry.js";
 import { registerRun } from "./commands/run.js";
+import { registerServe } from "./commands/serve.js";
 import { registerServeModel } from "./commands/serve-model.js";
 import { registerTemplates } from "./commands/templates.js";
 import { registerTopics } from "./commands/topics.js";
 import { registerTopology } from "./commands/topology.js";
 import { registerWhatIf } from "./commands/whatif.js";
+import { registerWorker } from "./commands/worker.js";
 import { packageRoot } from "./package-root.js";
 
 /** The `spikemesh` command: global options here, one module per command under commands/. */
@@ -67,6 +69,8 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerNab(program);
   registerTemplates(program);
+  registerServe(program);
+  registerWorker(program);
   registerServeModel(program);
   registerFeedback(program);
   return program;
