@@ -9,6 +9,7 @@ import type { DemoSummary } from "../demo/summary.js";
 import { parseDuration } from "../durations.js";
 import { liveView } from "../live-view/live-view.js";
 import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
+import { progressBar, statusLine } from "../progress.js";
 
 interface DemoFlags extends MetricsFlags {
   duration: number;
@@ -114,26 +115,18 @@ export function registerDemo(program: Command): void {
 }
 
 function progressPrinter(): { update(p: DemoProgress): void; done(): void } {
-  const tty = process.stderr.isTTY === true;
-  let lastPrinted = 0;
-  let shown = false;
+  const line = statusLine();
   return {
     update(p) {
       const produced =
         p.phase === "live" ? `${fmt(p.produced)} events` : `${fmt(p.produced)}/${fmt(p.total)} events`;
       const agent = p.agentSamples === undefined ? "" : ` · agent ${fmt(p.agentSamples)} samples`;
-      const line = `${p.phase}: ${produced} · ${fmt(p.spikes)} spikes · ${fmt(p.escalations)} escalations · ${fmt(p.results)} results${agent}`;
-      if (tty) {
-        process.stderr.write(`\r\x1b[2K${line}`);
-        shown = true;
-      } else if (Date.now() - lastPrinted >= 2_000) {
-        process.stderr.write(`${line}\n`);
-        lastPrinted = Date.now();
-      }
+      const text = `${p.phase}: ${produced} · ${fmt(p.spikes)} spikes · ${fmt(p.escalations)} escalations · ${fmt(p.results)} results${agent}`;
+      const bar =
+        p.phase === "replaying history" && process.stderr.isTTY ? `${progressBar(p.produced, p.total)} ` : "";
+      line.show(`${bar}${text}`);
     },
-    done() {
-      if (shown) process.stderr.write("\r\x1b[2K");
-    },
+    done: line.done,
   };
 }
 

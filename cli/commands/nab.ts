@@ -3,6 +3,7 @@ import { snnFilterOptions } from "../../processors/snn-filter/index.js";
 import { runCommand, UsageError } from "../command-context.js";
 import { DETECTOR_NAME } from "../nab/results-file.js";
 import { type NabReport, runNab } from "../nab/run-nab.js";
+import { progressBar, statusLine } from "../progress.js";
 
 interface NabFlags {
   data: string;
@@ -45,7 +46,7 @@ export function registerNab(program: Command): void {
           throw new UsageError(`--detector ${flags.detector}: letters and digits only (NAB splits on "_")`);
         }
         const filterOptions = parseSets(flags.set);
-        const tty = process.stderr.isTTY === true;
+        const progress = statusLine();
         const report = runNab({
           dataDir: flags.data,
           outDir: flags.out,
@@ -54,11 +55,11 @@ export function registerNab(program: Command): void {
           ...(flags.profiles === undefined ? {} : { profilesPath: flags.profiles }),
           filterOptions,
           onProgress: (done, total, file) => {
-            const line = `nab: ${done}/${total} files · ${file}`;
-            process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+            const bar = process.stderr.isTTY ? `${progressBar(done, total)} ` : "";
+            progress.show(`${bar}nab: ${done}/${total} files · ${file}`);
           },
         });
-        if (tty) process.stderr.write("\n");
+        progress.done();
         process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
         return 0;
       });

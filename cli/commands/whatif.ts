@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { runCommand, UsageError } from "../command-context.js";
 import { loadConfig } from "../config.js";
 import { readLabels } from "../labels.js";
+import { statusLine } from "../progress.js";
 import { formatWhatIf, type WhatIfAnswers, type WhatIfPrices, whatIfRun } from "../whatif.js";
 
 interface WhatIfFlags {
@@ -51,8 +52,25 @@ export function registerWhatIf(program: Command): void {
         const labels = flags.labels ? readLabels(flags.labels) : undefined;
         const answers = answersArg(flags.answers, file);
         const options = { ...(labels ? { labels } : {}), prices: flags.price, answers };
-        const a = await whatIfRun(file, "a", configA, options);
-        const b = await whatIfRun(file, "b", configB, options);
+        // The runs report nothing while they go: a line with the run and its elapsed time instead.
+        const progress = statusLine();
+        const timed = async <T>(n: number, config: string, run: () => Promise<T>): Promise<T> => {
+          const started = Date.now();
+          const show = () =>
+            progress.show(
+              `whatif: run ${n}/2 (${config}) over ${file} · ${((Date.now() - started) / 1000).toFixed(0)} s`,
+            );
+          show();
+          const timer = setInterval(show, 250);
+          try {
+            return await run();
+          } finally {
+            clearInterval(timer);
+          }
+        };
+        const a = await timed(1, flags.a, () => whatIfRun(file, "a", configA, options));
+        const b = await timed(2, flags.b, () => whatIfRun(file, "b", configB, options));
+        progress.done();
         a.label = flags.a;
         b.label = flags.b;
         process.stdout.write(`${a.events} events from ${file}\n${formatWhatIf(a, b)}`);
