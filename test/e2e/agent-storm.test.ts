@@ -1,15 +1,18 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Browser, chromium } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LiveSpike } from "../../cli/live-view/live-feed.js";
 import { LiveEvents } from "../helpers/live-events.js";
-import { freePort } from "../helpers/prometheus.js";
+import { ensureDebianPackage, freePort } from "../helpers/prometheus.js";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const TSX = new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href;
+/** Debian's chromium; playwright-core drives it and downloads no browser of its own. */
+const CHROMIUM = "/usr/bin/chromium";
 const SOURCE = `agent-e2e-${process.pid}`;
 const INTERVAL_MS = 500;
 /** The SNN filter's default warm-up: no spike from a key before this many samples. */
@@ -65,9 +68,11 @@ describe("host agent in the demo: a disk write storm on this machine", { timeout
   const dir = mkdtempSync(join(tmpdir(), "spikemesh-agent-e2e-"));
   const children: ChildProcess[] = [];
   const sse = new AbortController();
+  let browser: Browser | undefined;
 
   afterAll(async () => {
     sse.abort();
+    await browser?.close();
     for (const child of children) {
       child.kill(child.spawnargs.includes("demo") ? "SIGINT" : "SIGKILL");
       await exited(child, 20_000);
@@ -131,8 +136,15 @@ describe("host agent in the demo: a disk write storm on this machine", { timeout
         : undefined;
     });
     const live = new LiveEvents(`${base}/live/events`, sse.signal);
+    // The page itself, as a user would have it open through the storm.
+    ensureDebianPackage("chromium", () => existsSync(CHROMIUM));
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(base);
     const diskSpikes = (from: number, to: number): LiveSpike[] =>
-      live.spikes.filter((s) => s.row.startsWith(`${SOURCE} disk.`) && s.t >= from && s.t < to);
+      live.spikes
+        .filter((s) => s.row.startsWith(`${SOURCE} disk.`) && s.t >= from && s.t < to)
+        .sort((x, y) => x.t - y.t);
 
     // The steady part: the demo's history is replayed (its own disk writes done) and every agent
     // key is past its warm-up, so what follows is the host at its ordinary background activity.
@@ -162,6 +174,14 @@ describe("host agent in the demo: a disk write storm on this machine", { timeout
       alive();
       return diskSpikes(stormFrom, Number.POSITIVE_INFINITY)[0];
     });
+    // The page got it too: the spike is in the page's data and the raster draws dots.
+    // (Page-side code is passed as text: this project compiles without the DOM library.)
+    await page.waitForFunction(
+      `spikes.some((s) => s.row === ${JSON.stringify(first.row)} && s.t === ${first.t}) &&
+       Number(document.getElementById("raster").dataset.dots) > 0`,
+      undefined,
+      { timeout: 30_000 },
+    );
     storm.kill("SIGKILL");
     await exited(storm, 10_000);
     expect(live.failure).toBeUndefined();
@@ -188,9 +208,15 @@ describe("host agent in the demo: a disk write storm on this machine", { timeout
     expect(hostDisk, JSON.stringify(host)).toBeGreaterThan(0);
     expect(summary.agent.samples).toBeGreaterThanOrEqual(WARMUP_SAMPLES + STEADY_SAMPLES);
     expect(summary.agent.errors).toBe(0);
-    // The steady part before the storm: few disk spikes. Not none: the agent watches the whole
-    // machine, which other processes share, so a real burst of someone else's writes may spike too.
+    // The steady part before the storm: few disk spikes, and none as strong as the storm's.
+    // Not none: the agent watches the whole machine, which other processes share (other test runs,
+    // compilers), and their real I/O bursts spike too. One burst fires a key's neurons on successive
+    // samples, so spikes are grouped into bursts (a gap over 2 intervals starts a new one) and at
+    // most one burst is allowed.
     const steady = diskSpikes(steadyFrom, stormFrom);
-    expect(steady.length, JSON.stringify(steady)).toBeLessThanOrEqual(2);
+    const bursts = steady.filter((s, i) => i === 0 || s.t - steady[i - 1]!.t > 2 * INTERVAL_MS).length;
+    expect(bursts, JSON.stringify(steady)).toBeLessThanOrEqual(1);
+    const stormPeak = Math.max(...diskSpikes(stormFrom, Number.POSITIVE_INFINITY).map((s) => s.intensity));
+    for (const s of steady) expect(s.intensity, JSON.stringify(s)).toBeLessThan(stormPeak);
   });
 });
