@@ -54,16 +54,20 @@ export const workerConfigSchema = z.strictObject({
 
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 
-const apiKeyList = z.preprocess(
-  (v) =>
-    typeof v === "string"
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s !== "")
-      : v,
-  z.array(z.string().min(16, "an API key must have at least 16 characters")),
-);
+/** A list given as YAML list or as one comma-separated string (as environment variables give it). */
+const commaList = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) =>
+      typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        : v,
+    z.array(item),
+  );
+
+const apiKeyList = commaList(z.string().min(16, "an API key must have at least 16 characters"));
 
 /** The `serve` section of the configuration (`spikemesh serve`); flags override it. */
 export const serveConfigSchema = z.strictObject({
@@ -84,13 +88,15 @@ export const serveConfigSchema = z.strictObject({
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   /** Tiers jobs may name. Default rules, phi2, deepseek. */
-  tiers: z.array(tierName).min(1).default(["rules", "phi2", "deepseek"]),
+  tiers: commaList(tierName)
+    .refine((t) => t.length > 0, "at least one tier")
+    .default(["rules", "phi2", "deepseek"]),
   /** A job's deadline when it names none, ms from submission. Default 120000. */
   jobTimeoutMs: z.number().int().positive().default(120_000),
   /** Jobs whose progress is kept for GET /jobs/<id>; the oldest are forgotten first. Default 10000. */
   maxJobs: z.number().int().min(1).default(10_000),
   /** Tiers whose dispatcher runs in this process (requests of these tiers go to their workers). */
-  dispatch: z.array(tierName).default([]),
+  dispatch: commaList(tierName).default([]),
 });
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;
