@@ -1,5 +1,6 @@
 import {
   controlSinkSpec,
+  dispatchIntakeSpec,
   escalationTierSpec,
   feedbackLearnerSpec,
   mediaEncoderSpec,
@@ -7,6 +8,7 @@ import {
   snnFilterSpec,
   snnLogFilterSpec,
   spikeCorrelatorSpec,
+  workerDispatcherSpec,
 } from "../../processors/index.js";
 import { swarmIntakeSpec } from "../../processors/swarm/index.js";
 import type { AnyProcessorSpec } from "../../streams/index.js";
@@ -27,6 +29,9 @@ export const PROCESSOR_KINDS: Readonly<Record<string, AnyProcessorSpec>> = {
   "control-sink": controlSinkSpec,
   "feedback-learner": feedbackLearnerSpec,
   "swarm-intake": swarmIntakeSpec,
+  "worker-dispatcher": workerDispatcherSpec,
+  // Lives in processors/worker-dispatcher/: it feeds the dispatcher's input.
+  "dispatch-intake": dispatchIntakeSpec,
 };
 
 export const processorKindNames = (): string[] => Object.keys(PROCESSOR_KINDS);
