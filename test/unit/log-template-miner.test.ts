@@ -11,11 +11,6 @@ import {
 
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Templates as text, by id. */
-function texts(miner: TemplateMiner): Record<number, string> {
-  return Object.fromEntries(miner.templates().map((t) => [t.id, t.tokens.join(" ")]));
-}
-
 /** Snapshot through JSON, as the store would keep it. */
 function roundTrip(miner: TemplateMiner): { header: MinerHeader; templates: TemplateState[] } {
   return JSON.parse(JSON.stringify({ header: miner.header(), templates: miner.templates() }));
@@ -157,7 +152,9 @@ describe("template miner: parse tree and merging", () => {
 });
 
 describe("template miner: determinism and state", () => {
-  const lines = [...new LogGenerator({ durationMs: 20 * 60_000, seed: 5 }).lines()].map((l) => l.event.message);
+  const lines = [...new LogGenerator({ durationMs: 20 * 60_000, seed: 5 }).lines()].map(
+    (l) => l.event.message,
+  );
 
   it("gives the same templates and ids for the same lines", () => {
     const a = new TemplateMiner();
