@@ -1,4 +1,4 @@
-import { realpathSync } from "node:fs";
+import { constants, realpathSync } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +35,8 @@ export async function mediaBytes(event: MediaEvent, limits: MediaBytesLimits): P
   const path = await localPath(event.uri, limits.fileRoots);
   let file: Awaited<ReturnType<typeof open>>;
   try {
-    file = await open(path, "r");
+    // Non-blocking: opening a FIFO named by a record must not wait for a writer.
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw reject("missing_file", `${event.uri}: no such file`);

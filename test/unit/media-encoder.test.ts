@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -201,6 +202,16 @@ describe("media-encoder", () => {
     const rejected = await driver.metrics.getSingleMetricAsString("spikemesh_media_rejected_total");
     expect(rejected).toMatch(/reason="too_large"} 3/);
     expect(rejected).toMatch(/reason="corrupt_media"} 3/);
+
+    // A FIFO or a directory named by a record is refused without blocking on it.
+    const fifo = join(tmp.dir, "camera.fifo");
+    execFileSync("mkfifo", [fifo]);
+    expect((await outcome(driver, event({ data: null, uri: fifo }))).dlq).toMatch(
+      /bad_uri: .*camera\.fifo is not a regular file/,
+    );
+    expect((await outcome(driver, event({ data: null, uri: tmp.dir }))).dlq).toMatch(
+      /bad_uri: .* is not a regular file/,
+    );
 
     const rooted = driverFor({ fileRoots: [inside] });
     expect((await outcome(rooted, event({ data: null, uri: link }))).dlq).toMatch(
