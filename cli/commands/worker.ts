@@ -115,8 +115,14 @@ function workerSettings(config: WorkerConfig, flags: WorkerFlags) {
   if (problems.length > 0 || capabilities === undefined || tier === undefined)
     throw new ConfigError(problems);
   const options: Record<string, unknown> = { ...config.options };
+  // A backend flag replaces the configured backend, keeping its other settings when of the same kind.
+  const configured = (kind: string) => {
+    const b = config.options.backend;
+    return typeof b === "object" && b !== null && (b as { kind?: unknown }).kind === kind ? b : {};
+  };
   if (flags.modelPath !== undefined) {
     options.backend = {
+      ...configured("llama"),
       kind: "llama",
       modelPath: flags.modelPath,
       model: capabilities.model,
@@ -124,7 +130,12 @@ function workerSettings(config: WorkerConfig, flags: WorkerFlags) {
       sequences: capabilities.concurrency,
     };
   } else if (flags.backendUrl !== undefined) {
-    options.backend = { kind: "http", baseUrl: flags.backendUrl, model: capabilities.model };
+    options.backend = {
+      ...configured("http"),
+      kind: "http",
+      baseUrl: flags.backendUrl,
+      model: capabilities.model,
+    };
   }
   return {
     tier,
