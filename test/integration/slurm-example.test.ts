@@ -142,7 +142,7 @@ it("the SLURM example starts a worker that joins the cluster on the broker, answ
   ]);
   const results = await h.readUntil(
     "reasoning.results",
-    (recs) => recs.some((r) => r.value !== null && r.value.toString("latin1").includes(request.id)),
+    (recs) => recs.some((r) => r.value?.toString("latin1").includes(request.id) === true),
     { ms: 90_000 },
   );
   let answered: ReasoningResult | undefined;
