@@ -40,22 +40,26 @@ export function progressBar(done: number, total: number, width = 24): string {
 
 /**
  * A record counter: `label N record(s)`, or `label N/T record(s)` when the total is known, with a
- * progress bar in front on a terminal.
+ * progress bar in front on a terminal when the total or the share done (`fraction`, 0 to 1: e.g. of
+ * a file read) is known; off a terminal the plain line gets the percentage instead.
  */
 export function progressLine(
   label: string,
   out: ProgressOut = process.stderr,
   now: () => number = Date.now,
-): { update(n: number, total?: number): void; done(): void } {
+): { update(n: number, total?: number, fraction?: number): void; done(): void } {
   const line = statusLine(out, now);
   return {
-    update(n, total) {
+    update(n, total, fraction) {
       const count =
         total === undefined
           ? n.toLocaleString("en-US")
           : `${n.toLocaleString("en-US")}/${total.toLocaleString("en-US")}`;
       const text = `${label} ${count} record(s)`;
-      line.show(total !== undefined && out.isTTY === true ? `${progressBar(n, total)} ${text}` : text);
+      const share = total !== undefined ? (total > 0 ? n / total : 0) : fraction;
+      if (share === undefined) line.show(text);
+      else if (out.isTTY === true) line.show(`${progressBar(share, 1)} ${text}`);
+      else line.show(total !== undefined ? text : `${text} (${Math.floor(Math.min(1, share) * 100)}%)`);
     },
     done: line.done,
   };

@@ -50,7 +50,13 @@ export async function whatIfRun(
   file: string,
   label: string,
   config: SpikemeshConfig,
-  options: { labels?: LabelledWindow[]; prices?: WhatIfPrices; answers?: WhatIfAnswers },
+  options: {
+    labels?: LabelledWindow[];
+    prices?: WhatIfPrices;
+    answers?: WhatIfAnswers;
+    /** Share of the recording replayed so far (0 to 1); processing follows until everything settles. */
+    onReplayProgress?: (fraction: number) => void;
+  },
 ): Promise<WhatIfRun> {
   // At full speed records never pause long, so the router's idle flush only matters for the last
   // windows of the recording: flush those quickly unless the configuration says otherwise.
@@ -80,6 +86,7 @@ export async function whatIfRun(
     settled: routerWindowsClosed,
     seed: config.runner.seed,
     replay: { topics: [...INPUT_TOPICS] },
+    ...(options.onReplayProgress ? { onReplayProgress: options.onReplayProgress } : {}),
   });
   const decoded = <T>(topic: string) => (out.get(topic) ?? []).map((r: OutputRecord) => r.decoded as T);
   const spikes = decoded<SpikeRecord>(MESH_TOPICS.spikes);

@@ -36,7 +36,7 @@ export function registerRecordings(program: Command): void {
               follow: flags.follow,
               signal: ctx.signal,
               schemaById: registrySchemaLookup(runtime.registryUrl),
-              onProgress: progress.update,
+              onProgress: (n, fraction) => progress.update(n, undefined, fraction),
             });
             writer.close();
             progress.done();
@@ -85,7 +85,7 @@ export function registerRecordings(program: Command): void {
             serde: runtime.serde,
             salvage: flags.salvage,
             signal: ctx.signal,
-            onProgress: progress.update,
+            onProgress: (n, fraction) => progress.update(n, undefined, fraction),
           }).catch((err: unknown) => {
             if (err instanceof RecordingCorruptError) {
               throw new UsageError(

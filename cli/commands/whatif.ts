@@ -3,8 +3,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import { runCommand, UsageError } from "../command-context.js";
 import { loadConfig } from "../config.js";
 import { readLabels } from "../labels.js";
-import { statusLine } from "../progress.js";
-import { formatWhatIf, type WhatIfAnswers, type WhatIfPrices, whatIfRun } from "../whatif.js";
+import { progressBar, statusLine } from "../progress.js";
+import { formatWhatIf, type WhatIfAnswers, type WhatIfPrices, type WhatIfRun, whatIfRun } from "../whatif.js";
 
 interface WhatIfFlags {
   a: string;
@@ -52,24 +52,37 @@ export function registerWhatIf(program: Command): void {
         const labels = flags.labels ? readLabels(flags.labels) : undefined;
         const answers = answersArg(flags.answers, file);
         const options = { ...(labels ? { labels } : {}), prices: flags.price, answers };
-        // The runs report nothing while they go: a line with the run and its elapsed time instead.
+        // Each run replays the recording (a bar by the share of the file read), then processes
+        // until everything has settled (elapsed time only: its length is not known in advance).
         const progress = statusLine();
-        const timed = async <T>(n: number, config: string, run: () => Promise<T>): Promise<T> => {
+        const timed = async (
+          n: number,
+          config: string,
+          run: (onReplay: (f: number) => void) => Promise<WhatIfRun>,
+        ) => {
           const started = Date.now();
-          const show = () =>
-            progress.show(
-              `whatif: run ${n}/2 (${config}) over ${file} · ${((Date.now() - started) / 1000).toFixed(0)} s`,
-            );
+          let replayed = 0;
+          const show = () => {
+            const phase = replayed < 1 ? `replaying ${Math.floor(replayed * 100)}%` : "processing";
+            const text = `whatif: run ${n}/2 (${config}) ${phase} · ${((Date.now() - started) / 1000).toFixed(0)} s`;
+            progress.show(process.stderr.isTTY ? `${progressBar(n - 1 + replayed / 2, 2)} ${text}` : text);
+          };
           show();
           const timer = setInterval(show, 250);
           try {
-            return await run();
+            return await run((f) => {
+              replayed = f;
+            });
           } finally {
             clearInterval(timer);
           }
         };
-        const a = await timed(1, flags.a, () => whatIfRun(file, "a", configA, options));
-        const b = await timed(2, flags.b, () => whatIfRun(file, "b", configB, options));
+        const a = await timed(1, flags.a, (onReplayProgress) =>
+          whatIfRun(file, "a", configA, { ...options, onReplayProgress }),
+        );
+        const b = await timed(2, flags.b, (onReplayProgress) =>
+          whatIfRun(file, "b", configB, { ...options, onReplayProgress }),
+        );
         progress.done();
         a.label = flags.a;
         b.label = flags.b;

@@ -17,7 +17,11 @@ export interface RecordTopicsOptions {
   signal?: AbortSignal;
   /** Looks up a registry schema by the id in a value's wire format; called once per id. */
   schemaById?: (id: number, topic: string) => Promise<RecordedSchema | undefined>;
-  onProgress?: (records: number) => void;
+  /**
+   * Called after each batch with the records written so far and, when not following, the share of
+   * the offsets to read that have been read (0 to 1; time bounds can make the records fewer).
+   */
+  onProgress?: (records: number, fraction?: number) => void;
 }
 
 /**
@@ -45,6 +49,14 @@ export async function recordTopics(
     }
   }
   if (remaining.size === 0 && !options.follow) return 0;
+  const from = startOffset(options.from);
+  let toRead = 0;
+  for (const d of await admin.describeTopics(options.topics))
+    for (const p of d.partitions) {
+      const end = remaining.get(`${d.name}/${p.partition}`);
+      if (end !== undefined) toRead += end - Math.max(p.lowOffset, from);
+    }
+  let read = 0;
   const consumer = transport.consumer({
     groupId: `spikemesh-record-${process.pid}-${Date.now()}`,
     autoOffsetReset: "earliest",
@@ -67,13 +79,18 @@ export async function recordTopics(
         const key = `${rec.topic}/${rec.partition}`;
         const end = options.follow ? endOffset(Number.MAX_SAFE_INTEGER, options.until) : remaining.get(key);
         if (end === undefined || rec.offset >= end) continue;
+        read++;
         if (rec.offset >= end - 1) remaining.delete(key);
         if (!inTimeRange(rec, options)) continue;
         await embedSchema(writer, rec, options);
         writer.write(rec);
         written++;
       }
-      if (batch.length > 0) options.onProgress?.(written);
+      if (batch.length > 0)
+        options.onProgress?.(
+          written,
+          options.follow || toRead === 0 ? undefined : Math.min(1, read / toRead),
+        );
     }
     return written;
   } finally {

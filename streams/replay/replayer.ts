@@ -23,7 +23,8 @@ export interface ReplayOptions {
   /** Replay the valid prefix of a damaged recording instead of failing before sending anything. */
   salvage?: boolean;
   signal?: AbortSignal;
-  onProgress?: (sent: number) => void;
+  /** Called after each sent batch with the records sent so far and the share of the file read (0 to 1). */
+  onProgress?: (sent: number, fraction: number) => void;
   /** Wall clock for pacing. Default Date.now. */
   nowMs?: () => number;
   /** How pacing waits. Default: a timer cut short by `signal` (tests pass a fake that moves `nowMs`). */
@@ -77,7 +78,7 @@ export async function replayRecording(
     batch = [];
     await producer.send(sending);
     result.sent += sending.length;
-    options.onProgress?.(result.sent);
+    options.onProgress?.(result.sent, reader.fileBytes > 0 ? reader.validBytes / reader.fileBytes : 1);
   };
   try {
     let firstTs: number | undefined;

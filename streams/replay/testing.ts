@@ -31,6 +31,8 @@ export interface RunRecordingOptions {
    */
   clock?: Clock;
   logger?: Logger;
+  /** Called while the recording is replayed into the runtime, with the share of the file read (0 to 1). */
+  onReplayProgress?: (fraction: number) => void;
   /**
    * Runs once the topology has settled and stopped, on the same runtime, before the outputs are
    * read (e.g. publish operator feedback, or read a topic the topology does not write).
@@ -65,7 +67,14 @@ export async function runRecording(
   try {
     const serde = new RegistrySerde({ url: await registry.start() });
     const codec = new RegistryCodec(serde);
-    await replayRecording(file, transport, { ...options.replay, serde });
+    const onReplayProgress = options.onReplayProgress;
+    await replayRecording(file, transport, {
+      ...options.replay,
+      serde,
+      ...(onReplayProgress
+        ? { onProgress: (_sent: number, fraction: number) => onReplayProgress(fraction) }
+        : {}),
+    });
     const clock = options.clock ?? replayClock(file);
     const runner = new TopologyRunner(topology, {
       transport,

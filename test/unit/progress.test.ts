@@ -58,6 +58,20 @@ describe("progress output", () => {
     expect(out.text).not.toContain("\n");
   });
 
+  it("with only the share done known (a file read so far): a bar on a terminal, a percentage off it", () => {
+    let now = 0;
+    const tty = fakeOut(true);
+    const onTty = progressLine("replayed", tty, () => now);
+    onTty.update(1_000, undefined, 0.25);
+    expect(tty.text).toBe(`\r\x1b[2K${progressBar(25, 100)} replayed 1,000 record(s)`);
+    const plain = fakeOut(false);
+    const offTty = progressLine("recorded", plain, () => now);
+    offTty.update(1_000, undefined, 0.257);
+    now = 3_000;
+    offTty.update(4_000, undefined, 1.2);
+    expect(plain.text).toBe("recorded 1,000 record(s) (25%)\nrecorded 4,000 record(s) (100%)\n");
+  });
+
   it("statusLine clears nothing when nothing was drawn", () => {
     const out = fakeOut(true);
     statusLine(out).done();
