@@ -1,9 +1,13 @@
+import { readFileSync } from "node:fs";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { parseCapabilitiesArg, resolveCapabilities } from "../../cli/cluster/cluster-config.js";
 import { dispatcherTopology } from "../../cli/cluster/cluster-topology.js";
 import { ClusterWorkerProcess } from "../../cli/cluster/worker-process.js";
+import { configSchema } from "../../cli/config.js";
 import { loadTopology } from "../../cli/topology/index.js";
+import { workerDispatcherOptionsSchema } from "../../processors/index.js";
 import { type ReasoningResult, recordTypes } from "../../schemas/index.js";
 import { ConfigError, nodeName, topologyTopics } from "../../streams/index.js";
 import { runCli } from "../e2e/run-cli.js";
@@ -83,6 +87,24 @@ describe("worker capabilities from the flag", () => {
     } finally {
       await tmp.remove();
     }
+  });
+});
+
+describe("the README's worker configuration", () => {
+  it("is a valid configuration whose capabilities resolve", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("## Worker cluster"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    const parsed = configSchema.safeParse(parseYaml(yaml));
+    expect(parsed.error?.issues).toBeUndefined();
+    const worker = parsed.data!.worker;
+    expect(resolveCapabilities(worker.capabilities, "worker.capabilities")).toMatchObject({
+      paramsB: 7,
+      gpu: true,
+    });
+    expect(() =>
+      workerDispatcherOptionsSchema.parse({ tier: worker.tier, ...worker.dispatcher }),
+    ).not.toThrow();
   });
 });
 
