@@ -1,4 +1,5 @@
 import avro from "avsc";
+import { avroBoundsError } from "../serde/avro-bounds.js";
 import type { RecordedRecord } from "./recording-format.js";
 import type { RecordingReader } from "./recording-reader.js";
 
@@ -27,6 +28,8 @@ export class RecordedValueDecoder {
       type = avro.Type.forSchema(JSON.parse(schema.schema) as avro.Schema);
       this.types.set(id, type);
     }
+    // A hostile block count would keep fromBuffer busy for hours (avro-bounds.ts).
+    if (avroBoundsError(type, v, 5) !== null) return undefined;
     try {
       return type.fromBuffer(v.subarray(5));
     } catch {

@@ -2,6 +2,7 @@ import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-sc
 import avro from "avsc";
 import type { AvroRecordSchema, RecordType } from "../../schemas/index.js";
 import { DecodeError, SpikemeshError } from "../errors.js";
+import { avroBoundsError } from "./avro-bounds.js";
 import type { CompatibilityLevel } from "./registry-compat.js";
 import { decodeCallError, invalidFields, registryCallError } from "./serde-errors.js";
 
@@ -156,7 +157,8 @@ export class RegistrySerde {
   /**
    * Decodes a Confluent-framed record. `T` is not checked: pass the type the subject's schema gives.
    * Throws DecodeError when the input is not a Buffer, is shorter than the 5-byte header, has a magic
-   * byte other than 0, names an unknown schema id, or has a truncated or corrupt Avro body; throws
+   * byte other than 0, names an unknown schema id, or has a truncated or corrupt Avro body (lengths
+   * and block counts are checked against the bytes first, see avro-bounds.ts); throws
    * TRANSIENT (retriable) when the registry cannot be reached to fetch a new schema id.
    */
   async decode<T = unknown>(buffer: unknown, options: SerdeDecodeOptions = {}): Promise<T> {
@@ -177,15 +179,27 @@ export class RegistrySerde {
     }
     const id = buffer.readInt32BE(1);
     try {
-      if (options.readerSchema) return (await this.decodeAs(buffer, id, options.readerSchema)) as T;
+      const writer = (await this.client.getSchema(id)) as unknown as avro.Type;
+      const bounds = avroBoundsError(writer, buffer, WIRE_HEADER_BYTES);
+      if (bounds !== null) {
+        throw new DecodeError(
+          `Avro body does not decode with schema id ${id} (${buffer.length - WIRE_HEADER_BYTES} body bytes; truncated or corrupt): ${bounds.message}`,
+          { cause: bounds },
+        );
+      }
+      if (options.readerSchema) return (await this.decodeAs(buffer, id, writer, options.readerSchema)) as T;
       return (await this.client.decode(buffer)) as T;
     } catch (err) {
       throw decodeCallError(err, id, buffer.length - WIRE_HEADER_BYTES, this.url);
     }
   }
 
-  private async decodeAs(buffer: Buffer, id: number, readerSchema: AvroRecordSchema): Promise<unknown> {
-    const writer = (await this.client.getSchema(id)) as unknown as avro.Type;
+  private async decodeAs(
+    buffer: Buffer,
+    id: number,
+    writer: avro.Type,
+    readerSchema: AvroRecordSchema,
+  ): Promise<unknown> {
     let entry = this.readers.get(readerSchema);
     if (!entry) {
       entry = { type: avro.Type.forSchema(readerSchema as unknown as avro.Schema), resolvers: new Map() };

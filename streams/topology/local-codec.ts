@@ -1,5 +1,6 @@
 import avro from "avsc";
 import { DecodeError, SpikemeshError } from "../errors.js";
+import { avroBoundsError } from "../serde/avro-bounds.js";
 
 const typeCache = new WeakMap<object, avro.Type>();
 
@@ -39,8 +40,13 @@ export function encodeAvro(schema: unknown, value: unknown, what: string): Buffe
 }
 
 export function decodeAvro<T>(schema: unknown, bytes: Buffer, what: string): T {
+  const type = avroType(schema);
+  const bounds = avroBoundsError(type, bytes);
+  if (bounds !== null) {
+    throw new DecodeError(`${what}: Avro body does not decode: ${bounds.message}`, { cause: bounds });
+  }
   try {
-    return avroType(schema).fromBuffer(bytes) as T;
+    return type.fromBuffer(bytes) as T;
   } catch (err) {
     throw new DecodeError(`${what}: Avro body does not decode: ${(err as Error).message}`, { cause: err });
   }
