@@ -12,6 +12,9 @@ export function recordTypeForTopic(topic: string): RecordType<unknown> | undefin
   if (topic === "control") return recordTypes.ControlAction;
   if (topic === "feedback") return recordTypes.Feedback;
   if (topic === "route-weights") return recordTypes.RouteWeight;
+  if (topic === "workers.heartbeats") return recordTypes.WorkerHeartbeat;
+  if (/^workers\.[^.]+\.dispatch$/.test(topic)) return recordTypes.DispatchEvent;
+  if (/^workers\.[^.]+\.assignments$/.test(topic)) return recordTypes.ReasoningRequest;
   if (topic === "swarm.thoughts") return recordTypes.SwarmThought;
   if (topic.startsWith("swarm.")) return recordTypes.SwarmMessage;
   return undefined;
