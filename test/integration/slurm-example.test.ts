@@ -79,6 +79,7 @@ it("the SLURM example starts a worker that joins the cluster on the broker, answ
       GPU_MEMORY_GB: "24",
       CONCURRENCY: "2",
       GPU_LAYERS: "0",
+      METRICS_PORT_BASE: "0", // a free port: this machine is shared
       SPIKEMESH: `${process.execPath} --import ${TSX_LOADER} ${CLI_MAIN}`,
       SPIKEMESH_APP_ID: appId,
       SPIKEMESH_LOG_LEVEL: "warn",

@@ -214,4 +214,53 @@ describe("the cluster preset running with a worker on the embedded runtime", () 
     expect(result).toMatchObject({ id: "direct-1", tier: "phi2", model: "rules on phi2-a", error: null });
     expect(worker.stats.answered).toBe(1);
   });
+
+  it("a worker with --dispatcher runs its tier's dispatcher too", { timeout: 60_000 }, async () => {
+    h = await runnerHarness();
+    worker = new ClusterWorkerProcess({
+      transport: h.transport,
+      codec: h.codec,
+      log: h.logger,
+      metrics: new Registry(),
+      appId: "d",
+      partitions: 2,
+      workerId: "solo",
+      tier: "deepseek",
+      capabilities: {
+        model: "deepseek",
+        paramsB: 7,
+        memoryGb: 24,
+        formats: ["gguf"],
+        gpu: true,
+        concurrency: 2,
+      },
+      heartbeatMs: 100,
+      options: { backend: { kind: "rules", model: "rules on solo" } },
+      dispatcher: { tickMs: 50 },
+      runner: { maxWaitMs: 50, wallTickMs: 50 },
+    });
+    await worker.start();
+    const request = reasoningRequest({
+      id: "solo-1",
+      tier: "deepseek",
+      deadline: Date.now() + 60_000,
+      context: JSON.stringify({ requires: { gpu: true } }),
+    });
+    await h.produceRaw([
+      {
+        topic: "escalations.deepseek",
+        key: Buffer.from(request.source),
+        value: await h.codec.encode("escalations.deepseek", recordTypes.ReasoningRequest, request),
+      },
+    ]);
+    const [rec] = await h.waitForRecords("reasoning.results", 1);
+    const result = (await h.codec.decode(
+      rec!.topic,
+      recordTypes.ReasoningResult,
+      rec!.value!,
+    )) as ReasoningResult;
+    expect(result).toMatchObject({ id: "solo-1", model: "rules on solo", error: null });
+    const [assignment] = await h.waitForRecords("workers.deepseek.assignments", 1);
+    expect(assignment!.headers["spikemesh.worker"]).toBe("solo");
+  });
 });
