@@ -1,10 +1,11 @@
 import type { EachBatchPayload, Kafka, Consumer as KafkaJsConsumer } from "kafkajs";
 import type { SpikemeshError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { type TopicPartitionOffset, tpKey } from "../transport/transport.js";
+import { type IncomingRecord, type TopicPartitionOffset, tpKey } from "../transport/transport.js";
 import { FetchBuffers } from "./fetch-buffer.js";
 import { FetchControl } from "./fetch-control.js";
 import { GroupAssignment } from "./group-assignment.js";
+import type { MemberFetcher } from "./group-member-consumer.js";
 import { fromKafkaError } from "./kafka-errors.js";
 import { fromKafkaMessage } from "./kafka-records.js";
 
@@ -35,7 +36,7 @@ export interface KafkaFeedOptions {
  * the {@link GroupAssignment}. After a join, kept partitions continue where fetching stopped,
  * seeks made while unassigned are applied, and pauses are sent again.
  */
-export class KafkaFeed {
+export class KafkaFeed implements MemberFetcher {
   readonly buffers: FetchBuffers;
   readonly membership = new GroupAssignment();
   readonly fetching: FetchControl;
@@ -106,6 +107,25 @@ export class KafkaFeed {
     this.buffers.reset(key, offset);
     this.fetching.seek(key, offset);
     this.fetching.setBufferFull(key, false);
+  }
+
+  isPausedByUser(key: string): boolean {
+    return this.fetching.isPausedByUser(key);
+  }
+
+  pauseByUser(key: string): void {
+    this.fetching.pauseByUser(key);
+  }
+
+  resumeByUser(key: string): void {
+    this.fetching.resumeByUser(key);
+  }
+
+  /** Takes buffered records of `keys`; a full partition drained below half is fetched again. */
+  take(keys: string[], maxRecords: number): IncomingRecord[] {
+    return this.buffers.takeFrom(keys, maxRecords, (key) => {
+      if (this.fetching.isBufferFull(key) && this.buffers.isLow(key)) this.fetching.setBufferFull(key, false);
+    });
   }
 
   /** Resolves after the first join (kafkajs silently drops commits made before it) or on stop. */

@@ -6,9 +6,10 @@ import {
 } from "@platformatic/kafka";
 import type { SpikemeshError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { type TopicPartition, tpKey } from "../../transport/transport.js";
+import { type IncomingRecord, type TopicPartition, tpKey } from "../../transport/transport.js";
 import { FetchBuffers } from "../fetch-buffer.js";
 import { GroupAssignment } from "../group-assignment.js";
+import type { MemberFetcher } from "../group-member-consumer.js";
 import { Wakeup } from "../wakeup.js";
 import { fromPlatformaticError, hasProtocolError } from "./platformatic-errors.js";
 import { GroupMember, type PltGroupClient } from "./platformatic-membership.js";
@@ -55,7 +56,7 @@ type FetchResponse = fetchV17.FetchResponse;
  * the reset policy). A partition is fetched while it is assigned, has a position, is not paused by
  * the caller and its buffer is not full; it goes on at its position when a rebalance keeps it.
  */
-export class PlatformaticFetcher {
+export class PlatformaticFetcher implements MemberFetcher {
   readonly buffers: FetchBuffers;
   readonly membership = new GroupAssignment();
   readonly member: GroupMember;
@@ -129,8 +130,13 @@ export class PlatformaticFetcher {
     this.wakeup.wake();
   }
 
+  /** Takes buffered records of `keys`; a full partition drained below half is fetched again. */
+  take(keys: string[], maxRecords: number): IncomingRecord[] {
+    return this.buffers.takeFrom(keys, maxRecords, (key) => this.drained(key));
+  }
+
   /** After poll took records: a full partition drained below half is fetched again. */
-  drained(key: string): void {
+  private drained(key: string): void {
     if (this.bufferFull.has(key) && this.buffers.isLow(key)) {
       this.bufferFull.delete(key);
       this.wakeup.wake();
