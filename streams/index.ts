@@ -2,6 +2,7 @@ export { type Clock, ManualClock, type Random, seededRandom, systemClock } from 
 export type { ErrorCode, ErrorContext } from "./errors.js";
 export { ConfigError, DecodeError, describeError, isSpikemeshError, SpikemeshError } from "./errors.js";
 export type { Logger } from "./logger.js";
+export { LabelValues, OTHER_LABEL } from "./metrics/label-values.js";
 export {
   counter,
   disabledMetrics,

@@ -2,6 +2,7 @@ import type { Counter } from "prom-client";
 import { type ControlAction, type Feedback, type ReasoningResult, recordTypes } from "../../schemas/index.js";
 import {
   counter,
+  LabelValues,
   type Processor,
   type ProcessorContext,
   type ProcessorSpec,
@@ -26,6 +27,8 @@ const ACTIONABLE = new Set(["ANOMALY", "INCIDENT"]);
  */
 class ControlSink implements Processor<ReasoningResult, ControlSinkOutputs> {
   private readonly allowed: ReadonlySet<string>;
+  /** Tier names come from the results: bounded before they become label values. */
+  private readonly tierLabels = new LabelValues();
   private results!: Counter<"tier" | "verdict">;
   private actions!: Counter<"outcome">;
   private feedback!: Counter<"outcome">;
@@ -54,7 +57,7 @@ class ControlSink implements Processor<ReasoningResult, ControlSinkOutputs> {
 
   process(rec: Rec<ReasoningResult>, ctx: Ctx): void {
     const result = rec.value;
-    this.results.inc({ tier: result.tier, verdict: result.verdict });
+    this.results.inc({ tier: this.tierLabels.of(result.tier), verdict: result.verdict });
     ctx.log.debug({ requestId: result.id, tier: result.tier, verdict: result.verdict }, "result");
     const fb = feedbackFor(result);
     ctx.forward("feedback", { key: fb.route, value: fb, timestampMs: rec.timestampMs, headers: {} });

@@ -3,6 +3,8 @@ import { type Feedback, type RouteWeight, recordTypes } from "../../schemas/inde
 import {
   counter,
   gauge,
+  LabelValues,
+  OTHER_LABEL,
   type Processor,
   type ProcessorContext,
   type ProcessorSpec,
@@ -17,6 +19,8 @@ export type FeedbackLearnerOutputs = { weights: RouteWeight };
 type Ctx = ProcessorContext<FeedbackLearnerOutputs>;
 
 const STORE = "route-weights";
+/** Route ids are names such as `single->phi2`; anything else is not a route (and never a label value). */
+const ROUTE_NAME = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * Turns Feedback into route weights with the STDP-like rule of stdp.ts and publishes each new weight
@@ -26,6 +30,8 @@ const STORE = "route-weights";
 class FeedbackLearner implements Processor<Feedback, FeedbackLearnerOutputs> {
   private updates!: Counter<"route" | "outcome">;
   private weight!: Gauge<"route">;
+  /** The first 64 routes are label values; more are counted as "other" (the store keeps them all). */
+  private readonly routeLabels = new LabelValues();
 
   constructor(private readonly opts: FeedbackLearnerOptions) {}
 
@@ -53,15 +59,31 @@ class FeedbackLearner implements Processor<Feedback, FeedbackLearnerOutputs> {
         },
       );
     }
+    if (!ROUTE_NAME.test(fb.route)) {
+      throw new SpikemeshError(
+        "RECORD_INVALID",
+        `feedback route must be 1 to 128 printable ASCII characters without spaces; got ${fb.route.length} characters starting ${JSON.stringify(fb.route.slice(0, 32))}`,
+        { context: { field: "route" } },
+      );
+    }
     const store = ctx.store<RouteState>(STORE);
+    const previous = store.get(fb.route);
+    if (previous === undefined && store.size >= this.opts.maxRoutes) {
+      throw new SpikemeshError(
+        "RECORD_INVALID",
+        `feedback for route ${fb.route} would be route ${store.size + 1} of this instance, beyond maxRoutes (${this.opts.maxRoutes})`,
+        { context: { field: "route" } },
+      );
+    }
     const next = applyFeedback(
-      store.get(fb.route),
+      previous,
       { outcome: fb.outcome, latencyMs: fb.latencyMs, tsMs: fb.ts },
       this.opts,
     );
     store.put(fb.route, next);
-    this.updates.inc({ route: fb.route, outcome: fb.outcome });
-    this.weight.set({ route: fb.route }, next.weight);
+    const route = this.routeLabels.of(fb.route);
+    this.updates.inc({ route, outcome: fb.outcome });
+    if (route !== OTHER_LABEL) this.weight.set({ route }, next.weight);
     const weight: RouteWeight = {
       route: fb.route,
       weight: next.weight,

@@ -19,6 +19,11 @@ export const feedbackLearnerOptionsSchema = z
     baseline: z.number().default(0.5),
     /** Time constant of the relaxation toward baseline, ms of event time. Default 3600000 (1 h). */
     decayTauMs: z.number().positive().default(3_600_000),
+    /**
+     * Routes one instance keeps weights for; feedback for a new route beyond them is dead-lettered
+     * (RECORD_INVALID), so feedback naming endless routes cannot grow the store. Default 1000.
+     */
+    maxRoutes: z.number().int().positive().default(1000),
   })
   .superRefine((o, ctx) => {
     if (o.wMin >= o.wMax)
