@@ -340,5 +340,27 @@ export function transportContract(
         { topic: source, partition: 0, offset: 7 },
       ]);
     });
+
+    it("transactions: a new producer with a used transactionalId (a restart) fences the old one and commits", async () => {
+      const sink = await createTopic("tx-fence", 1);
+      const transactionalId = unique("tx");
+      const first = t.producer({ transactionalId });
+      const done = await first.transaction();
+      await done.send([{ topic: sink, key: text("k"), value: text("first") }]);
+      await done.commit();
+      // The first producer's next transaction is left open, as a process killed mid-batch leaves it.
+      const zombie = await first.transaction();
+      await zombie.send([{ topic: sink, key: text("k"), value: text("zombie") }]);
+
+      const second = t.producer({ transactionalId });
+      const tx = await second.transaction();
+      await tx.send([{ topic: sink, key: text("k"), value: text("second") }]);
+      await tx.commit();
+      await expect(zombie.commit()).rejects.toThrow();
+
+      const reader = await subscribed(sink);
+      expect((await collect(reader, 2)).map((r) => str(r.value))).toEqual(["first", "second"]);
+      expect(await reader.poll({ maxWaitMs: 200 })).toEqual([]);
+    });
   });
 }

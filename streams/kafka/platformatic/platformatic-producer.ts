@@ -66,6 +66,11 @@ export class PlatformaticProducer implements Producer {
     return new PltProducer<Buffer, Buffer, string, string>({
       ...this.deps.base,
       idempotent,
+      // InitProducerId must say "new producer" (-1/-1). The client's default is 0/0, which the
+      // broker reads as "bump producer 0, epoch 0": for a transactionalId that an earlier process
+      // used (a restart after a crash), it answers PRODUCER_FENCED and the restart cannot begin a
+      // transaction at all.
+      ...(idempotent ? { producerId: -1n, producerEpoch: -1 } : {}),
       ...(transactional ? { transactionalId: this.options.transactionalId } : {}),
       ...(idempotent ? {} : { acks: -1 }),
       serializers: { headerKey: stringSerializer, headerValue: stringSerializer },
