@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ConfigError } from "../streams/index.js";
 import { DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS } from "../streams/kafka/index.js";
 import { agentOptions } from "./agent/agent-options.js";
+import { apiKeyListSchema, apiKeySchema, endpointKeysSchema } from "./api-key-config.js";
 import { serveConfigSchema, workerConfigSchema } from "./cluster/cluster-config.js";
 
 const brokerList = z.preprocess(
@@ -81,9 +82,16 @@ export const configSchema = z
         url: z.string().url().optional(),
         /** Port of the embedded registry on 127.0.0.1; 0 picks a free port. */
         port: z.number().int().min(0).max(65535).default(0),
+        /**
+         * Keys the embedded registry (in this process, or `spikemesh registry`) requires for writes
+         * (POST, PUT, DELETE); reads stay open. Empty: open, allowed only on 127.0.0.1.
+         */
+        apiKeys: apiKeyListSchema.default([]),
+        /** Key sent to the registry (HTTP Basic, as Confluent clients do). Default: the first of apiKeys. */
+        apiKey: apiKeySchema.optional(),
       })
       .strict()
-      .default({ port: 0 }),
+      .prefault({}),
     runner: z
       .object({
         guarantee: z.enum(["at_least_once", "exactly_once"]).default("at_least_once"),
@@ -120,6 +128,10 @@ export const configSchema = z
     worker: workerConfigSchema.prefault({}),
     /** `spikemesh serve`: port, API keys, body limit, tiers jobs may name, dispatchers to run. */
     serve: serveConfigSchema.prefault({}),
+    /** `spikemesh feedback --serve` accepts POST /feedback with these keys; `feedback --url` sends the first. */
+    feedback: endpointKeysSchema.prefault({}),
+    /** `spikemesh serve-model` accepts POST /v1/chat/completions with these keys. */
+    serveModel: endpointKeysSchema.prefault({}),
   })
   .strict();
 
@@ -189,7 +201,9 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
 function coerce(raw: string): unknown {
   if (raw === "true") return true;
   if (raw === "false") return false;
-  if (raw.trim() !== "" && Number.isFinite(Number(raw))) return Number(raw);
+  // Digit strings too long for a double (API keys, ids) stay text: as numbers they would lose digits.
+  if (raw.trim() !== "" && Number.isFinite(Number(raw)) && !/^\s*[+-]?\d{16,}\s*$/.test(raw))
+    return Number(raw);
   return raw;
 }
 

@@ -56,11 +56,17 @@ export async function openRuntime(
         dataDir: join(dataDir, "registry"),
         port: config.registry.port,
         log: log.child({ component: "registry" }),
+        apiKeys: config.registry.apiKeys,
       });
       url = await registry.start();
       log.debug({ url }, "embedded schema registry listening");
     }
-    const serde = new RegistrySerde({ url, clientId: config.appId });
+    const apiKey = config.registry.apiKey ?? config.registry.apiKeys[0];
+    const serde = new RegistrySerde({
+      url,
+      clientId: config.appId,
+      ...(apiKey === undefined ? {} : { apiKey }),
+    });
     const codec = new RegistryCodec(serde, { maxRecordBytes: config.maxRecordBytes });
     return {
       transport,

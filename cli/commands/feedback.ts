@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { requireKeysOffLoopback } from "../../streams/http/api-keys.js";
 import { runCommand, UsageError, withRuntime } from "../command-context.js";
 import { FeedbackServer } from "../feedback/feedback-server.js";
 import { publishLabelledFeedback } from "../feedback/labelled-replay.js";
@@ -38,7 +39,7 @@ export function registerFeedback(program: Command): void {
     .option("--dry-run", "with --labels: count the judgements, publish nothing", false)
     .addHelpText(
       "after",
-      '\nExamples:\n  spikemesh feedback 3f2a...e1 useful\n  spikemesh feedback --serve --port 8090\n  curl -X POST localhost:8090/feedback -d \'{"requestId":"3f2a...e1","judgement":"wrong"}\'\n  spikemesh feedback --labels incidents.json   # after replaying a labelled recording through the mesh\nuseful strengthens the request\'s route (more so the faster it was answered); wrong weakens it a little.',
+      '\nExamples:\n  spikemesh feedback 3f2a...e1 useful\n  spikemesh feedback --serve --port 8090\n  curl -X POST localhost:8090/feedback -d \'{"requestId":"3f2a...e1","judgement":"wrong"}\'\n  spikemesh feedback --labels incidents.json   # after replaying a labelled recording through the mesh\nWith feedback.apiKeys set (SPIKEMESH_FEEDBACK__API_KEYS=k1,k2), POST /feedback needs one (Authorization: Bearer <key>; --url sends the first);\nlistening beyond 127.0.0.1 requires one.\nuseful strengthens the request\'s route (more so the faster it was answered); wrong weakens it a little.',
     )
     .action(
       async (
@@ -69,12 +70,15 @@ export function registerFeedback(program: Command): void {
           }
           if (flags.serve) {
             if (requestId !== undefined) throw new UsageError("--serve takes no requestId or judgement");
+            const apiKeys = ctx.config.feedback.apiKeys;
+            requireKeysOffLoopback(flags.host, apiKeys, "feedback.apiKeys");
             return withRuntime(ctx, async (runtime) => {
               const server = new FeedbackServer({
                 runtime,
                 log: ctx.log,
                 port: flags.port,
                 host: flags.host,
+                apiKeys,
               });
               try {
                 const url = await server.start(ctx.signal);
@@ -94,7 +98,8 @@ export function registerFeedback(program: Command): void {
           const verdict = judgement.toLowerCase();
           if (!isJudgement(verdict))
             throw new UsageError(`judgement must be ${JUDGEMENTS.join(" or ")}, got "${judgement}"`);
-          if (flags.url !== undefined) return postTo(flags.url, requestId, verdict);
+          if (flags.url !== undefined)
+            return postTo(flags.url, requestId, verdict, ctx.config.feedback.apiKeys[0]);
           return withRuntime(ctx, async (runtime) => {
             const index = new ResultIndex(runtime, ctx.log);
             try {
@@ -120,11 +125,19 @@ export function registerFeedback(program: Command): void {
     );
 }
 
-async function postTo(url: string, requestId: string, judgement: string): Promise<number> {
+async function postTo(
+  url: string,
+  requestId: string,
+  judgement: string,
+  apiKey: string | undefined,
+): Promise<number> {
   const endpoint = new URL("feedback", url.endsWith("/") ? url : `${url}/`).href;
   const res = await fetch(endpoint, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
+    },
     body: JSON.stringify({ requestId, judgement }),
   });
   const text = await res.text();

@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { Registry } from "prom-client";
 import { LlamaEngine } from "../../processors/index.js";
+import { requireKeysOffLoopback } from "../../streams/http/api-keys.js";
 import { runCommand } from "../command-context.js";
 import { OpenAiModelServer } from "../model-server/openai-server.js";
 import { intArg } from "./demo.js";
@@ -41,10 +42,12 @@ export function registerServeModel(program: Command): void {
     .option("--flash-attention", "use flash attention (GPUs that support it)", false)
     .addHelpText(
       "after",
-      "\nEndpoints: POST /v1/chat/completions (response_format json_schema and json_object become grammars; no streaming),\nGET /v1/models, GET /health, GET /metrics. A tier uses it with backend { kind: http, baseUrl: http://host:port/v1, model: <id> }.\nGPU machines need the CUDA build: npm install @node-llama-cpp/linux-x64-cuda. Ctrl-C or SIGTERM stops it.",
+      "\nEndpoints: POST /v1/chat/completions (response_format json_schema and json_object become grammars; no streaming),\nGET /v1/models, GET /health, GET /metrics. A tier uses it with backend { kind: http, baseUrl: http://host:port/v1, model: <id>, apiKey: <key> }.\nPOST needs a key from serveModel.apiKeys (SPIKEMESH_SERVE_MODEL__API_KEYS=k1,k2) when set; listening beyond 127.0.0.1 requires one.\nGPU machines need the CUDA build: npm install @node-llama-cpp/linux-x64-cuda. Ctrl-C or SIGTERM stops it.",
     )
     .action(async (flags: ServeModelFlags, command: Command) => {
       await runCommand(command, async (ctx) => {
+        const apiKeys = ctx.config.serveModel.apiKeys;
+        requireKeysOffLoopback(flags.host, apiKeys, "serveModel.apiKeys");
         const engine = await LlamaEngine.acquire(
           {
             modelPath: flags.model,
@@ -65,6 +68,7 @@ export function registerServeModel(program: Command): void {
           host: flags.host,
           metrics: new Registry(),
           log: ctx.log.child({ component: "serve-model" }),
+          apiKeys,
         });
         try {
           const url = await server.start();

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Feedback } from "../../schemas/index.js";
+import { ApiKeys, sendUnauthorized } from "../../streams/http/api-keys.js";
 import { describeError, type Logger } from "../../streams/index.js";
 import type { Runtime } from "../runtime.js";
 import { isJudgement, JUDGEMENTS, operatorFeedback } from "./operator-feedback.js";
@@ -15,6 +16,8 @@ export interface FeedbackServerOptions {
   host?: string;
   /** Current time for the Feedback's `ts`. Default Date.now. */
   nowMs?: () => number;
+  /** Keys POST /feedback requires (`Authorization: Bearer <key>` or `X-API-Key`). Default: none (open). */
+  apiKeys?: readonly string[];
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -23,15 +26,17 @@ const MAX_BODY_BYTES = 64 * 1024;
  * Operators' feedback over HTTP: `POST /feedback` with `{"requestId": "...", "judgement":
  * "useful" | "wrong"}` publishes a Feedback for that request's result to the `feedback` topic and
  * answers 202 with it; 404 when no result with that id has been seen on `reasoning.results`
- * (followed live), 400 for a bad body. `GET /health` answers 200.
+ * (followed live), 400 for a bad body, 401 without one of `apiKeys` (when set). `GET /health` answers 200.
  */
 export class FeedbackServer {
   private server: Server | undefined;
   private readonly index: ResultIndex;
   private baseUrl: string | undefined;
+  private readonly keys: ApiKeys;
 
   constructor(private readonly opts: FeedbackServerOptions) {
     this.index = new ResultIndex(opts.runtime, opts.log);
+    this.keys = new ApiKeys(opts.apiKeys ?? []);
   }
 
   get url(): string {
@@ -86,6 +91,12 @@ export class FeedbackServer {
       if (path !== "/feedback")
         return send(res, 404, { error: `no route ${req.method} ${path}; POST /feedback` });
       if (req.method !== "POST") return send(res, 405, { error: "use POST" });
+      if (!this.keys.admits(req)) {
+        res.setHeader("Connection", "close");
+        return sendUnauthorized(res, {
+          error: "missing or unknown API key (Authorization: Bearer <key> or X-API-Key)",
+        });
+      }
       const body = await readJson(req);
       const requestId = typeof body?.requestId === "string" ? body.requestId : undefined;
       const judgement = typeof body?.judgement === "string" ? body.judgement.toLowerCase() : undefined;

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Counter, Histogram, Registry } from "prom-client";
 import { z } from "zod";
 import type { ChatMessage, LlamaEngine } from "../../processors/index.js";
+import { ApiKeys, sendUnauthorized } from "../../streams/http/api-keys.js";
 import {
   counter,
   describeError,
@@ -26,6 +27,11 @@ export interface OpenAiModelServerOptions {
   defaultMaxTokens?: number;
   /** Largest request body, bytes. Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Keys POST /v1/chat/completions requires (`Authorization: Bearer <key>`, as OpenAI clients and the
+   * http tier backend's `apiKey` send it, or `X-API-Key`). Default: none (open).
+   */
+  apiKeys?: readonly string[];
 }
 
 const messageSchema = z.object({
@@ -84,11 +90,13 @@ export class OpenAiModelServer {
   private readonly tokens: Counter<"kind">;
   private readonly latency: Histogram;
   private nextId = 0;
+  private readonly keys: ApiKeys;
 
   constructor(private readonly opts: OpenAiModelServerOptions) {
+    this.keys = new ApiKeys(opts.apiKeys ?? []);
     this.requests = counter(opts.metrics, {
       name: "spikemesh_serve_model_requests_total",
-      help: "Chat completion requests, by outcome: ok, client_error, error, aborted",
+      help: "Chat completion requests, by outcome: ok, client_error, unauthorized, error, aborted",
       labelNames: ["outcome"],
     });
     this.tokens = counter(opts.metrics, {
@@ -154,6 +162,16 @@ export class OpenAiModelServer {
       }
       if (path === "/v1/chat/completions") {
         if (req.method !== "POST") throw new HttpError(405, "use POST");
+        if (!this.keys.admits(req)) {
+          this.requests.inc({ outcome: "unauthorized" });
+          return sendUnauthorized(res, {
+            error: {
+              message: "missing or unknown API key (Authorization: Bearer <key>)",
+              type: "invalid_request_error",
+              code: "invalid_api_key",
+            },
+          });
+        }
         return await this.chat(req, res);
       }
       throw new HttpError(404, `no route ${req.method} ${path}; try POST /v1/chat/completions`);

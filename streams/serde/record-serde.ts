@@ -21,6 +21,8 @@ export interface RegistrySerdeOptions {
   clientId?: string;
   /** Retries of failed HTTP calls (network errors and 5xx; never 4xx). Default 3, over at most 5 s. */
   retries?: number;
+  /** API key sent with every call as HTTP Basic `spikemesh:<key>` (a registry that requires keys for writes). */
+  apiKey?: string;
 }
 
 export interface SerdeDecodeOptions {
@@ -67,6 +69,7 @@ export class RegistrySerde {
     this.client = new SchemaRegistry({
       host: this.url,
       ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+      ...(options.apiKey === undefined ? {} : { auth: { username: "spikemesh", password: options.apiKey } }),
       // Always a full retry config: the client merges it into a module-wide default object (it
       // mutates it), so a partial one would leak into, and inherit from, other clients in the process.
       retry: { ...DEFAULT_RETRY, retries: options.retries ?? DEFAULT_RETRY.retries },

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SpikemeshError } from "../errors.js";
+import { ApiKeys, sendUnauthorized } from "../http/api-keys.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { badRequest, RegistryApiError } from "./registry-api-error.js";
 import { readJsonBody, sendJson } from "./registry-http.js";
@@ -18,6 +19,11 @@ export interface SchemaRegistryServerOptions {
   maxBodyBytes?: number;
   /** Default: silent. Only unexpected (500) errors are logged, at error level. */
   log?: Logger;
+  /**
+   * Keys required for writes (POST, PUT, DELETE): `Authorization: Basic any:<key>` (what Confluent
+   * clients send), `Bearer <key>` or `X-API-Key`. Reads stay open. Default: none (writes open).
+   */
+  apiKeys?: readonly string[];
 }
 
 const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -38,6 +44,7 @@ export class SchemaRegistryServer {
   private readonly options: SchemaRegistryServerOptions;
   private readonly log: Logger;
   private readonly maxBodyBytes: number;
+  private readonly keys: ApiKeys;
   private server: Server | null = null;
   private store: RegistryStore | null = null;
   private baseUrl: string | null = null;
@@ -46,6 +53,7 @@ export class SchemaRegistryServer {
     this.options = options;
     this.log = options.log ?? silentLogger();
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.keys = new ApiKeys(options.apiKeys ?? []);
   }
 
   /** Base URL, e.g. `http://127.0.0.1:43817`. Throws before `start()`. */
@@ -94,6 +102,17 @@ export class SchemaRegistryServer {
 
   private async handle(store: RegistryStore, req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      const isWrite = req.method !== "GET" && req.method !== "HEAD";
+      if (isWrite && !this.keys.admits(req)) {
+        // The body is not read, so the connection cannot carry another request.
+        res.setHeader("Connection", "close");
+        sendUnauthorized(res, {
+          error_code: 40101,
+          message:
+            "Unauthorized: writes to this schema registry need an API key (HTTP Basic any:<key>, Bearer or X-API-Key)",
+        });
+        return;
+      }
       const url = new URL(req.url ?? "/", "http://registry.invalid");
       const { handler, params } = matchRoute(req.method ?? "GET", pathSegments(url.pathname));
       let body: Promise<unknown> | null = null;

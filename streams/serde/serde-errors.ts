@@ -29,7 +29,10 @@ export function registryCallError(err: unknown, what: string, url: string): Spik
     );
   }
   if (status === 401 || status === 403 || status === 422) {
-    return new SpikemeshError("CONFIG_INVALID", `rejected (HTTP ${status}): ${detail}`, { cause: err });
+    const hint = status === 422 ? "" : "; check registry.apiKey (the key this process sends)";
+    return new SpikemeshError("CONFIG_INVALID", `rejected (HTTP ${status}): ${detail}${hint}`, {
+      cause: err,
+    });
   }
   if (status !== undefined) {
     return new SpikemeshError("TRANSIENT", `failed (HTTP ${status}): ${detail}`, {
