@@ -12,6 +12,14 @@ const statsState = z.object({
   lastMs: time,
 });
 
+const seasonalState = z.object({
+  firstMs: time,
+  mean: z.array(z.number()),
+  weight: z.array(z.number()),
+  lastMs: z.array(time),
+  residuals: statsState,
+});
+
 /**
  * Shape check for a key's state read back from the "snn-state" store, so a snapshot written by an
  * incompatible version or for a population of another size is dropped (the key warms up again)
@@ -29,16 +37,11 @@ export const keyStateSchema: z.ZodType<KeyState> = z.object({
   }),
   level: statsState,
   change: z.object({ previous: z.number().nullable(), stats: statsState }),
-  seasonal: z
-    .object({
-      firstMs: time,
-      mean: z.array(z.number()),
-      weight: z.array(z.number()),
-      lastMs: z.array(time),
-      residuals: statsState,
-    })
-    .nullable(),
+  seasonal: seasonalState.nullable(),
   seasonalBasis: z.boolean(),
+  // Added after version 2 was first written: optional, so older snapshots still load.
+  weekly: seasonalState.nullable().optional(),
+  weeklyBasis: z.boolean().optional(),
   crossing: z.object({ reference: z.number().nullable(), counts: statsState }),
   synapses: z.object({
     lastMs: time,

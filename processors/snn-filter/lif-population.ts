@@ -20,6 +20,16 @@ export interface LifConfig {
   refractoryMs: number;
   /** Subtracted from the potential of every other neuron of the same key when one fires (lateral inhibition). */
   inhibition: number;
+  /**
+   * Share in [0, 1] of the other neurons' potential removed when one fires, before `inhibition` is
+   * subtracted (shunting inhibition; 1 = winner takes all: one event ends in one spike). Default 0.
+   */
+  shunting?: number;
+  /**
+   * After a spike, the key's other neurons also ignore input for this many milliseconds (a key-wide
+   * refractory period, so the tail of the same event does not fire a second neuron). Default 0.
+   */
+  keyRefractoryMs?: number;
 }
 
 /** Plain-JSON state of one key's population, for the state store. Times are epoch ms; null = never. */
@@ -60,6 +70,9 @@ export class LifPopulation {
   private readonly config: LifConfig;
   private readonly leak: DecayFactor[];
   private readonly thresholdLeak: DecayFactor;
+  /** 1 - shunting: what the other neurons keep of their potential when one fires. */
+  private readonly keep: number;
+  private readonly keyRefractoryMs: number;
   private potential = new Float64Array(0);
   private threshold = new Float64Array(0);
   private refractoryUntilMs = new Float64Array(0);
@@ -81,6 +94,16 @@ export class LifPopulation {
       if (!(x >= 0) || !Number.isFinite(x))
         throw new RangeError(`LifPopulation: ${name} must be ≥ 0, got ${x}`);
     }
+    const shunting = config.shunting ?? 0;
+    if (!(shunting >= 0 && shunting <= 1)) {
+      throw new RangeError(`LifPopulation: shunting must be within [0, 1], got ${shunting}`);
+    }
+    const keyRefractoryMs = config.keyRefractoryMs ?? 0;
+    if (!(keyRefractoryMs >= 0) || !Number.isFinite(keyRefractoryMs)) {
+      throw new RangeError(`LifPopulation: keyRefractoryMs must be ≥ 0, got ${keyRefractoryMs}`);
+    }
+    this.keep = 1 - shunting;
+    this.keyRefractoryMs = keyRefractoryMs;
     if (config.neurons.length === 0) throw new RangeError("LifPopulation: needs at least one neuron");
     for (const n of config.neurons) {
       if (!(n.tauMs > 0) || !Number.isFinite(n.tauMs)) {
@@ -113,7 +136,8 @@ export class LifPopulation {
    * Advances `slot` to event time `tMs`, adds `currents[i]` to neuron i (unless refractory), and fires
    * at most one neuron: among those at or over threshold, the one with the largest potential /
    * threshold (lowest index on ties). The winner resets to 0, raises its threshold by
-   * `thresholdJump`, turns refractory, and inhibits the others.
+   * `thresholdJump`, turns refractory, and inhibits the others (they keep 1 - `shunting` of their
+   * potential, minus `inhibition`, and ignore input for `keyRefractoryMs`).
    *
    * A `tMs` earlier than the slot's last update is applied at the last update time (Δt = 0): time
    * never runs backwards inside the population.
@@ -228,7 +252,12 @@ export class LifPopulation {
         this.threshold[j] = (this.threshold[j] ?? 0) + thresholdJump;
         this.refractoryUntilMs[j] = tMs + refractoryMs;
       } else {
-        this.potential[j] = (this.potential[j] ?? 0) - inhibition;
+        this.potential[j] = (this.potential[j] ?? 0) * this.keep - inhibition;
+        const until = tMs + this.keyRefractoryMs;
+        // NaN (never refractory) compares false: set. A longer refractory period is kept.
+        if (this.keyRefractoryMs > 0 && !(until <= (this.refractoryUntilMs[j] ?? Number.NaN))) {
+          this.refractoryUntilMs[j] = until;
+        }
       }
     }
   }

@@ -51,6 +51,21 @@ export const snnFilterOptions = z.strictObject({
     .nonnegative()
     .default(0.5)
     .describe("Subtracted from the potentials of a key's other neurons when one of them fires."),
+  shunting: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe(
+      "Share of a key's other neurons' potential removed when one of them fires (before inhibition); 1 = winner takes all, so one event gives one spike.",
+    ),
+  keyRefractoryMs: z
+    .number()
+    .nonnegative()
+    .default(0)
+    .describe(
+      "After a spike, the key's other neurons also ignore input for this long, so the tail of the same event does not fire a second neuron. 0 = off.",
+    ),
   statsTauMs: ms(600_000, "Time constant of the encoders' running means and variances."),
   zDeadband: z
     .number()
@@ -74,12 +89,21 @@ export const snnFilterOptions = z.strictObject({
     .max(1_024)
     .default(48)
     .describe("Bins of the seasonal baseline per period; 0 turns the seasonal encoder off."),
+  weekBins: z
+    .number()
+    .int()
+    .min(0)
+    .max(2_016)
+    .default(0)
+    .describe(
+      "Bins of a second, weekly seasonal baseline (period 7 × seasonPeriodMs); the value's surprise comes from whichever baseline predicts the key best. 0 turns it off.",
+    ),
   seasonPreference: z
     .number()
     .positive()
     .default(0.5)
     .describe(
-      "The seasonal residual replaces the plain z-score as the value's surprise once its mean squared error is below this share of the value's variance.",
+      "A seasonal residual (daily or weekly, the better one) replaces the plain z-score as the value's surprise once its mean squared error is below this share of the value's variance.",
     ),
   crossingStepSd: z
     .number()
@@ -135,8 +159,9 @@ export const snnFilterOptions = z.strictObject({
 
 /**
  * Defaults: tauFastMs 5000, tauSlowMs 60000, thresholdBase 1, thresholdJump 0.5, tauThresholdMs
- * 300000, refractoryMs 2000, inhibition 0.5, statsTauMs 600000, zDeadband 2.5, warmupSamples 30,
- * seasonPeriodMs 86400000, seasonBins 48, seasonPreference 0.5, crossingStepSd 1, crossingWeight 0.5,
+ * 300000, refractoryMs 2000, inhibition 0.5, shunting 0, keyRefractoryMs 0, statsTauMs 600000,
+ * zDeadband 2.5, warmupSamples 30, seasonPeriodMs 86400000, seasonBins 48, weekBins 0,
+ * seasonPreference 0.5, crossingStepSd 1, crossingWeight 0.5,
  * stdp off, cadenceStepMs unset, maxGapMs 86400000, maxKeys 1000000, allowedLatenessMs 60000,
  * checkpointEveryMs 60000, recentSamples 16.
  */

@@ -11,8 +11,8 @@ export const ROUTER_RANK = 0;
  * `neuron` = index in NEURON_ROLES, `intensity` = potential / threshold at firing (≥ 1), `traceId` =
  * 32 hex digits derived from key and `ts`, and `payload` = compact JSON
  * `{metric, value, role, z, basis, dz, min, max, mean}`: z of the value against its `basis` (the
- * running mean, "level", or the seasonal baseline, "seasonal"), z of its change, and the recent
- * values' min/max/mean; numbers to 6 significant digits.
+ * running mean, "level", the daily seasonal baseline, "seasonal", or the weekly one, "weekly"), z of
+ * its change, and the recent values' min/max/mean; numbers to 6 significant digits.
  */
 export function spikeRecord(
   event: TelemetryEvent,

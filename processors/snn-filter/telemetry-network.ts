@@ -21,8 +21,17 @@ export type NeuronRole = (typeof NEURON_ROLES)[number];
 /** Input channels (encoders) feeding the synapses, by index. A log encoder would be one more. */
 export const CHANNELS = ["value", "change", "crossing"] as const;
 
-/** Which model the value's surprise came from: the running mean or the seasonal baseline. */
-export type ValueBasis = "level" | "seasonal";
+/**
+ * Which model the value's surprise came from: the running mean, the daily seasonal baseline
+ * ("seasonal"), or the weekly one.
+ */
+export type ValueBasis = "level" | "seasonal" | "weekly";
+
+/** Per-slot basis codes, in the order of `ValueBasis`. */
+const LEVEL = 0;
+const DAILY = 1;
+const WEEKLY = 2;
+const BASES: readonly ValueBasis[] = ["level", "seasonal", "weekly"];
 
 /** A neuron fired: which, how strongly, and the scores and recent values behind it. */
 export interface Detection {
@@ -46,8 +55,15 @@ export interface KeyState {
   level: DecayingStatsState;
   change: DeltaEncoderState;
   seasonal: SeasonalState | null;
-  /** True while the value's surprise comes from the seasonal baseline. */
+  /** True while the value's surprise comes from a seasonal baseline (daily or weekly). */
   seasonalBasis: boolean;
+  /**
+   * The weekly baseline (`weekBins` > 0). Optional so that states written before it existed still
+   * load: the weekly baseline then starts afresh.
+   */
+  weekly?: SeasonalState | null;
+  /** True while the value's surprise comes from the weekly baseline. Absent: false. */
+  weeklyBasis?: boolean;
   crossing: LevelCrossingState;
   synapses: SynapseState;
   recent: number[];
@@ -82,14 +98,15 @@ export class TelemetryNetwork {
   private readonly level: ZScoreEncoder;
   private readonly change: DeltaEncoder;
   private readonly seasonal: SeasonalEncoder | undefined;
+  private readonly weekly: SeasonalEncoder | undefined;
   private readonly crossing: LevelCrossingEncoder;
   private readonly synapses: InputSynapses;
   private readonly population: LifPopulation;
   private readonly recent: RecentWindow;
   private readonly inputs = new Float64Array(CHANNELS.length);
   private readonly currents = new Float64Array(NEURON_ROLES.length);
-  /** Per slot: 1 while the value's surprise comes from the seasonal baseline. */
-  private seasonalBasis = new Float64Array(0);
+  /** Per slot: where the value's surprise comes from (LEVEL, DAILY or WEEKLY). */
+  private basisOf = new Float64Array(0);
   private lastSlot = -1;
   private lastNeuron = -1;
   private lastIntensity = 0;
@@ -108,6 +125,10 @@ export class TelemetryNetwork {
     this.seasonal =
       config.seasonBins > 0
         ? new SeasonalEncoder({ ...encoder, periodMs: config.seasonPeriodMs, bins: config.seasonBins })
+        : undefined;
+    this.weekly =
+      config.weekBins > 0
+        ? new SeasonalEncoder({ ...encoder, periodMs: 7 * config.seasonPeriodMs, bins: config.weekBins })
         : undefined;
     this.crossing = new LevelCrossingEncoder(encoder);
     // initial[channel][neuron]
@@ -131,6 +152,8 @@ export class TelemetryNetwork {
       tauThresholdMs: config.tauThresholdMs,
       refractoryMs: config.refractoryMs,
       inhibition: config.inhibition,
+      shunting: config.shunting,
+      keyRefractoryMs: config.keyRefractoryMs,
     });
     this.recent = new RecentWindow(config.recentSamples);
   }
@@ -185,31 +208,44 @@ export class TelemetryNetwork {
     const eventMs = Math.max(tMs, this.clock.lastOf(slot));
     let valueCurrent = this.level.encode(slot, local, value);
     let valueScore = this.level.score;
-    let basis: ValueBasis = "level";
+    let basis = LEVEL;
     const variance = this.level.stats.varianceOf(slot);
-    const seasonal = this.seasonal;
-    if (seasonal !== undefined) {
-      const seasonalCurrent = seasonal.encode(slot, local, eventMs, value);
-      if (
-        seasonal.isWarm(slot) &&
-        seasonal.meanSquaredError(slot) < this.config.seasonPreference * variance
-      ) {
-        valueCurrent = seasonalCurrent;
-        valueScore = seasonal.score;
-        basis = "seasonal";
+    // A seasonal baseline takes over once it predicts the key clearly better than the running mean;
+    // of the daily and the weekly one, the one with the smaller error.
+    let bestError = this.config.seasonPreference * variance;
+    let chosen: SeasonalEncoder | undefined;
+    const daily = this.seasonal;
+    if (daily !== undefined) {
+      const current = daily.encode(slot, local, eventMs, value);
+      const error = daily.meanSquaredError(slot);
+      if (daily.isWarm(slot) && error < bestError) {
+        valueCurrent = current;
+        valueScore = daily.score;
+        basis = DAILY;
+        bestError = error;
+        chosen = daily;
+      }
+    }
+    const weekly = this.weekly;
+    if (weekly !== undefined) {
+      const current = weekly.encode(slot, local, eventMs, value);
+      if (weekly.isWarm(slot) && weekly.meanSquaredError(slot) < bestError) {
+        valueCurrent = current;
+        valueScore = weekly.score;
+        basis = WEEKLY;
+        chosen = weekly;
       }
     }
     this.inputs[0] = valueCurrent;
-    // On the seasonal basis the change and level-crossing encoders follow the residual, so the
+    // On a seasonal basis the change and level-crossing encoders follow the residual, so the
     // pattern's own edges are not news; switching basis starts their series afresh.
-    const isSeasonal = basis === "seasonal";
-    if (isSeasonal !== (this.seasonalBasis[slot] === 1)) {
-      this.seasonalBasis[slot] = isSeasonal ? 1 : 0;
+    if (basis !== this.basisOf[slot]) {
+      this.basisOf[slot] = basis;
       this.change.restart(slot);
       this.crossing.restart(slot);
     }
-    const signal = isSeasonal ? value - (seasonal?.expected ?? 0) : value;
-    const spread = isSeasonal ? Math.sqrt(seasonal?.meanSquaredError(slot) ?? 0) : Math.sqrt(variance);
+    const signal = chosen === undefined ? value : value - chosen.expected;
+    const spread = Math.sqrt(chosen === undefined ? variance : chosen.meanSquaredError(slot));
     this.inputs[1] = this.change.encode(slot, local, signal);
     this.inputs[2] = this.crossing.encode(slot, local, signal, this.config.crossingStepSd * spread);
     this.synapses.project(slot, local, this.inputs, this.currents);
@@ -221,7 +257,7 @@ export class TelemetryNetwork {
     if (step.neuron < 0) return -1;
     this.synapses.onSpike(slot, step.neuron);
     this.lastIntensity = step.intensity;
-    this.lastBasis = basis;
+    this.lastBasis = BASES[basis] ?? "level";
     this.lastValueScore = valueScore;
     return step.neuron;
   }
@@ -250,14 +286,21 @@ export class TelemetryNetwork {
       level: this.level.snapshot(slot),
       change: this.change.snapshot(slot),
       seasonal: this.seasonal?.snapshot(slot) ?? null,
-      seasonalBasis: this.seasonalBasis[slot] === 1,
+      seasonalBasis: this.basisOf[slot] !== LEVEL,
+      ...(this.weekly === undefined
+        ? {}
+        : { weekly: this.weekly.snapshot(slot), weeklyBasis: this.basisOf[slot] === WEEKLY }),
       crossing: this.crossing.snapshot(slot),
       synapses: this.synapses.snapshot(slot),
       recent: this.recent.snapshot(slot),
     };
   }
 
-  /** Loads a key's state (creating the key); a state of another version or shape is rejected. */
+  /**
+   * Loads a key's state (creating the key); a state of another version or shape is rejected. A state
+   * without the weekly baseline (written before it existed, or with it off) starts that baseline
+   * afresh; a weekly baseline in the state is ignored when this network has none.
+   */
   restore(key: string, state: KeyState): void {
     if (state.version !== 2) {
       throw new RangeError(`TelemetryNetwork: unknown state version ${String(state.version)}`);
@@ -270,6 +313,10 @@ export class TelemetryNetwork {
     try {
       this.population.restore(slot, state.lif);
       if (state.seasonal) this.seasonal?.restore(slot, state.seasonal);
+      if (this.weekly !== undefined) {
+        if (state.weekly) this.weekly.restore(slot, state.weekly);
+        else this.weekly.reset(slot);
+      }
     } catch (err) {
       if (isNew) this.resetSlot(slot);
       throw err;
@@ -278,7 +325,8 @@ export class TelemetryNetwork {
     this.level.restore(slot, state.level);
     this.change.restore(slot, state.change);
     this.crossing.restore(slot, state.crossing);
-    this.seasonalBasis[slot] = state.seasonalBasis ? 1 : 0;
+    const weeklyBasis = state.weeklyBasis === true && this.weekly !== undefined && state.weekly != null;
+    this.basisOf[slot] = !state.seasonalBasis ? LEVEL : weeklyBasis ? WEEKLY : DAILY;
     this.synapses.restore(slot, state.synapses);
     this.recent.restore(slot, state.recent);
   }
@@ -292,10 +340,11 @@ export class TelemetryNetwork {
       this.level.addSlot();
       this.change.addSlot();
       this.seasonal?.addSlot();
+      this.weekly?.addSlot();
       this.crossing.addSlot();
       this.synapses.addSlot();
       this.recent.addSlot();
-      this.seasonalBasis = grownFloat64(this.seasonalBasis, slot + 1, 1, 0);
+      this.basisOf = grownFloat64(this.basisOf, slot + 1, 1, LEVEL);
       this.slots.set(key, slot);
     }
     return slot;
@@ -307,9 +356,10 @@ export class TelemetryNetwork {
     this.level.reset(slot);
     this.change.reset(slot);
     this.seasonal?.reset(slot);
+    this.weekly?.reset(slot);
     this.crossing.reset(slot);
     this.synapses.reset(slot);
     this.recent.restore(slot, []);
-    this.seasonalBasis[slot] = 0;
+    this.basisOf[slot] = LEVEL;
   }
 }

@@ -119,6 +119,49 @@ describe("LifPopulation: firing, adaptive threshold, refractory period", () => {
     expect(p.step(slot, 0, [0.5, 0, 0]).neuron).toBe(0);
   });
 
+  it("with shunting, the others lose that share of their potential before inhibition; at 1 one event gives one spike", () => {
+    const three = [{ tauMs: 1_000 }, { tauMs: 60_000 }, { tauMs: 1_000 }];
+    const p = population({ neurons: three, inhibition: 0.1, shunting: 0.75 });
+    const slot = p.addSlot();
+    p.step(slot, 0, [0, 0.9, 0]);
+    expect(p.step(slot, 0, [1.2, 0.4, 0.3]).neuron).toBe(1);
+    expect(p.potentialOf(slot, 0)).toBeCloseTo(1.2 * 0.25 - 0.1, 12);
+    expect(p.potentialOf(slot, 2)).toBeCloseTo(0.3 * 0.25 - 0.1, 12);
+    // Two neurons over threshold from one input: without shunting the second fires on the next input.
+    for (const [shunting, second] of [
+      [0, 1],
+      [1, -1],
+    ] as const) {
+      const q = population({ neurons: three, inhibition: 0, shunting });
+      const s = q.addSlot();
+      expect(q.step(s, 0, [1.5, 1.2, 0]).neuron).toBe(0);
+      expect(q.step(s, 0, [0, 0, 0]).neuron).toBe(second);
+    }
+  });
+
+  it("with keyRefractoryMs, the others ignore input for that long after a spike; a longer own period stays", () => {
+    const p = population({
+      neurons: [{ tauMs: 1e9 }, { tauMs: 1e9 }],
+      refractoryMs: 500,
+      keyRefractoryMs: 200,
+      inhibition: 0,
+    });
+    const slot = p.addSlot();
+    expect(p.step(slot, 0, [1, 0]).neuron).toBe(0);
+    expect(p.step(slot, 100, [0.3, 0.6])).toBe(NO_SPIKE);
+    expect(p.potentialOf(slot, 1)).toBe(0);
+    expect(p.lastPeak).toBe(0);
+    p.step(slot, 200, [0.3, 0.6]);
+    expect(p.potentialOf(slot, 1)).toBeCloseTo(0.6, 12);
+    expect(p.potentialOf(slot, 0)).toBe(0);
+    // Neuron 1 fires: neuron 0 is still refractory until 500, not only until 400.
+    expect(p.step(slot, 200, [0, 0.5]).neuron).toBe(1);
+    p.step(slot, 450, [0.7, 0]);
+    expect(p.potentialOf(slot, 0)).toBe(0);
+    p.step(slot, 500, [0.7, 0]);
+    expect(p.potentialOf(slot, 0)).toBeCloseTo(0.7, 12);
+  });
+
   it("rejects non-finite currents and invalid configuration", () => {
     const p = population();
     const slot = p.addSlot();
@@ -126,6 +169,9 @@ describe("LifPopulation: firing, adaptive threshold, refractory period", () => {
     expect(() => population({ thresholdBase: 0 })).toThrow(RangeError);
     expect(() => population({ neurons: [] })).toThrow(RangeError);
     expect(() => population({ inhibition: -1 })).toThrow(RangeError);
+    expect(() => population({ shunting: 1.5 })).toThrow(RangeError);
+    expect(() => population({ shunting: Number.NaN })).toThrow(RangeError);
+    expect(() => population({ keyRefractoryMs: -1 })).toThrow(RangeError);
   });
 
   it("resumes identically from a JSON snapshot", () => {

@@ -2,12 +2,14 @@ import type { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { TelemetryGenerator } from "../../cli/demo/telemetry-generator.js";
 import {
+  type KeyState,
   type SnnFilterOptions,
   type SnnFilterScoredOutputs,
   snnFilterOptions,
   snnFilterWithScoresSpec,
   TelemetryNetwork,
 } from "../../processors/snn-filter/index.js";
+import { keyStateSchema } from "../../processors/snn-filter/key-state.js";
 import type { TelemetryEvent } from "../../schemas/index.js";
 import { type PipeInput, ProcessorTestDriver } from "../../streams/index.js";
 
@@ -32,6 +34,13 @@ const FIVE_MINUTE = {
 function workday(i: number): number {
   const hour = ((T0 + i * STEP) % DAY) / 3_600_000;
   return (hour >= 8 && hour < 18 ? 80 : 20) + (((i * 7919) % 101) / 101 - 0.5) * 2;
+}
+
+/** Busy on weekday daytimes only: a daily baseline expects the weekday's day on a weekend too. */
+function workweek(i: number): number {
+  const t = T0 + i * STEP;
+  const weekday = new Date(t).getUTCDay();
+  return weekday === 0 || weekday === 6 ? 20 + (((i * 7919) % 101) / 101 - 0.5) * 2 : workday(i);
 }
 
 function demoEvents(durationMs = 2 * 3_600_000): TelemetryEvent[] {
@@ -76,6 +85,51 @@ describe("TelemetryNetwork", () => {
     const night = T0 + 10 * DAY + 3 * 3_600_000;
     expect(seasonal.observe("k", night, 80)).toBeGreaterThanOrEqual(0);
     expect(seasonal.detection()?.basis).toBe("seasonal");
+  });
+
+  it("learns a weekly pattern: with the weekly baseline weekends stop firing, a weekday level on a Saturday still does", () => {
+    const WEEK = 7 * 288;
+    const run = (n: TelemetryNetwork) => {
+      let late = 0;
+      for (let i = 0; i < 6 * WEEK; i++)
+        if (n.observe("k", T0 + i * STEP, workweek(i)) >= 0 && i > 2 * WEEK) late++;
+      // On to Saturday 11:00 of the seventh week (T0 is a Thursday), where the value is a weekday's.
+      const saturday = (44 * DAY + 11 * 3_600_000) / STEP;
+      for (let i = 6 * WEEK; i < saturday; i++) n.observe("k", T0 + i * STEP, workweek(i));
+      return { late, saturday: n.observe("k", T0 + saturday * STEP, 80), basis: n.detection()?.basis };
+    };
+    const daily = run(network({ ...FIVE_MINUTE }));
+    const weekly = run(network({ ...FIVE_MINUTE, weekBins: 168 }));
+    expect(daily.late).toBeGreaterThan(20);
+    expect(daily.saturday).toBe(-1);
+    expect(weekly.late).toBe(0);
+    expect(weekly.saturday).toBeGreaterThanOrEqual(0);
+    expect(weekly.basis).toBe("weekly");
+  });
+
+  it("resumes identically from a snapshot with the weekly baseline, and loads one written without it", () => {
+    const options = { ...FIVE_MINUTE, weekBins: 168 };
+    const n = 3 * 7 * 288;
+    const whole = network(options);
+    const expected = Array.from({ length: n }, (_, i) => whole.observe("k", T0 + i * STEP, workweek(i)));
+    const first = network(options);
+    const half = Math.floor(n / 2);
+    const got = Array.from({ length: half }, (_, i) => first.observe("k", T0 + i * STEP, workweek(i)));
+    const state = JSON.parse(JSON.stringify(first.snapshot("k"))) as KeyState;
+    expect(state.weekly?.mean).toHaveLength(168);
+    expect(keyStateSchema.parse(state)).toEqual(state);
+    const resumed = network(options);
+    resumed.restore("k", state);
+    for (let i = half; i < n; i++) got.push(resumed.observe("k", T0 + i * STEP, workweek(i)));
+    expect(got).toEqual(expected);
+    expect(expected.filter((x) => x >= 0).length).toBeGreaterThan(0);
+    // A snapshot from before the weekly baseline existed: it loads, and the weekly baseline starts afresh.
+    const { weekly: _weekly, weeklyBasis: _basis, ...older } = state;
+    expect(keyStateSchema.safeParse(older).success).toBe(true);
+    const upgraded = network(options);
+    upgraded.restore("k", older);
+    expect(upgraded.snapshot("k")?.weekly?.firstMs).toBeNull();
+    expect(upgraded.snapshot("k")?.clock).toEqual(state.clock);
   });
 
   it("starts a key over after more than maxGapMs of silence: it warms up again", () => {
