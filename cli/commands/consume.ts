@@ -58,6 +58,9 @@ export function registerConsume(program: Command): void {
     });
 }
 
+/** Longest wait for the consumer group to assign partitions before giving up. */
+const JOIN_WAIT_MS = 60_000;
+
 async function readTopics(ctx: CommandContext, topics: string[], flags: ReadFlags): Promise<number> {
   return withRuntime(ctx, async (runtime) => {
     const known = new Set(await runtime.transport.admin().listTopics());
@@ -88,10 +91,20 @@ async function readTopics(ctx: CommandContext, topics: string[], flags: ReadFlag
         },
       });
       let printed = 0;
+      // On Kafka the group join takes a few seconds: an empty poll before partitions are assigned
+      // says nothing about the end of the topic.
+      const joinBy = Date.now() + JOIN_WAIT_MS;
       for (;;) {
         if (ctx.signal.aborted) break;
         const batch = await consumer.poll({ maxRecords: 1_000, maxWaitMs: 500, signal: ctx.signal });
-        if (batch.length === 0 && !flags.follow) break;
+        if (batch.length === 0 && !flags.follow) {
+          if (unfinished.size === 0 || consumer.assignment().length > 0) break;
+          if (Date.now() > joinBy)
+            throw new UsageError(
+              `no partitions of ${topics.join(", ")} were assigned to group ${groupId} within ${JOIN_WAIT_MS / 1000} s`,
+            );
+          continue;
+        }
         const take = flags.max === undefined ? batch : batch.slice(0, flags.max - printed);
         for (const rec of take) {
           process.stdout.write(`${JSON.stringify(await render(runtime, rec, flags.valueOnly))}\n`);
