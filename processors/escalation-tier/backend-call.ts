@@ -72,7 +72,9 @@ export async function callBackend(
       };
     }
     const attemptStarted = performance.now();
-    const deadline = AbortSignal.timeout(remainingMs);
+    // Whole milliseconds: spentMs comes from performance.now(), and AbortSignal.timeout throws a
+    // RangeError (which would crash the partition) for a fractional delay.
+    const deadline = AbortSignal.timeout(Math.ceil(remainingMs));
     const signal = AbortSignal.any([shutdown, deadline]);
     let kind: FailureKind;
     let message: string;
