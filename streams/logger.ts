@@ -10,7 +10,26 @@ export interface LoggerOptions {
   redact?: string[];
 }
 
-const SECRET_PATHS = ["*.password", "*.apiKey", "*.sasl", "*.secret", "*.token", "password", "apiKey"];
+const SECRET_PATHS = [
+  "*.password",
+  "*.*.password",
+  "*.apiKey",
+  "*.*.apiKey",
+  "*.apiKeys",
+  "*.*.apiKeys",
+  "*.sasl",
+  "*.*.sasl",
+  "*.secret",
+  "*.token",
+  "password",
+  "apiKey",
+  "apiKeys",
+  "sasl",
+  "headers.authorization",
+  'headers["x-api-key"]',
+  "*.headers.authorization",
+  '*.headers["x-api-key"]',
+];
 
 /** The root logger; only cli/ should call this, everything else takes a logger as a dependency. */
 export function createLogger(options: LoggerOptions = {}, destination?: NodeJS.WritableStream): Logger {

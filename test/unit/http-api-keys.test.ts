@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../cli/config.js";
@@ -13,7 +14,7 @@ import {
 import { recordTypes } from "../../schemas/index.js";
 import { ConfigError } from "../../streams/errors.js";
 import { ApiKeys, isLoopbackHost, requireKeysOffLoopback } from "../../streams/http/api-keys.js";
-import { silentLogger } from "../../streams/logger.js";
+import { createLogger, silentLogger } from "../../streams/logger.js";
 import { RegistrySerde, SchemaRegistryServer } from "../../streams/serde/index.js";
 import { reasoningRequest } from "../helpers/reasoning-request.js";
 import { tinyModelPath } from "../helpers/tiny-model.js";
@@ -261,5 +262,30 @@ describe("serve-model needs a key for completions", () => {
     await expect((await backend(KEY)).answer(reasoningRequest(), signal)).resolves.toMatchObject({
       verdict: expect.any(String),
     });
+  });
+});
+
+describe("the root logger redacts secrets by field name", () => {
+  it("config sections, SASL settings and request headers come out as [redacted]", () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    const log = createLogger({ level: "debug" }, sink);
+    log.debug(
+      { config: { registry: { apiKeys: [KEY] }, kafka: { sasl: { password: OTHER_KEY } } } },
+      "config",
+    );
+    log.debug({ registry: { apiKey: KEY }, feedback: { apiKeys: [KEY] } }, "sections");
+    log.debug({ req: { headers: { authorization: `Bearer ${KEY}`, "x-api-key": OTHER_KEY } } }, "request");
+    log.debug({ headers: { authorization: `Bearer ${KEY}` } }, "headers");
+    const text = lines.join("");
+    expect(lines).toHaveLength(4);
+    expect(text).not.toContain(KEY);
+    expect(text).not.toContain(OTHER_KEY);
+    expect(text.match(/\[redacted\]/g)?.length).toBeGreaterThanOrEqual(7);
   });
 });
