@@ -3,6 +3,8 @@
  *   - snn kernel: TelemetryNetwork.observe (clock, four encoders, synapses, a four-neuron LIF
  *     population per key) against a plain rolling z-score loop (a 60-sample ring buffer per key with
  *     running sums, flagging |z| > 3), over the same seeded telemetry and the same key lookup, one core.
+ *   - snn kernel, NAB options: the same, with the options `spikemesh nab` scores (weekly seasonal
+ *     baseline, shunting inhibition, key-wide refractory period, cadence clock), CPU time.
  *   - snn pipeline: the snn-filter processor under the TopologyRunner on the embedded runtime
  *     (embedded log + embedded registry, RegistryCodec): decode → filter → encode spikes, checkpoint,
  *     commit; against a raw consume → produce passthrough of the same bytes on the same log.
@@ -10,8 +12,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../cli/config.js";
+import { NAB_FILTER_OPTIONS } from "../cli/nab/detect.js";
 import { openRuntime, type Runtime } from "../cli/runtime.js";
-import { snnFilterOptions, snnFilterSpec, TelemetryNetwork } from "../processors/snn-filter/index.js";
+import {
+  type SnnFilterOptions,
+  snnFilterOptions,
+  snnFilterSpec,
+  TelemetryNetwork,
+} from "../processors/snn-filter/index.js";
 import { recordTypes, type TelemetryEvent } from "../schemas/index.js";
 import { seededRandom } from "../streams/clock.js";
 import { silentLogger } from "../streams/logger.js";
@@ -45,7 +53,7 @@ interface Workload {
   values: Float64Array;
 }
 
-function workload(events: number, keys: number): Workload {
+function workload(events: number, keys: number, stepMs = STEP_MS): Workload {
   const random = seededRandom(11);
   const names = Array.from({ length: keys }, (_, k) => `host-${k % 1000}/metric-${Math.floor(k / 1000)}`);
   const keyIndex = new Int32Array(events);
@@ -53,7 +61,7 @@ function workload(events: number, keys: number): Workload {
   const values = new Float64Array(events);
   for (let i = 0; i < events; i++) {
     const k = i % keys;
-    const t = T0 + Math.floor(i / keys) * STEP_MS;
+    const t = T0 + Math.floor(i / keys) * stepMs;
     const noise = Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
     const outlier = random.next() < 0.0005 ? 25 : 0;
     keyIndex[i] = k;
@@ -78,8 +86,8 @@ function kernelSamples(events: number, t0: number, cpu0: NodeJS.CpuUsage): Trial
 }
 
 /** The SNN kernel over the workload: key lookup + observe per event. */
-function kernelTrial(w: Workload): TrialResult {
-  const network = new TelemetryNetwork(snnFilterOptions.parse({}));
+function kernelTrial(w: Workload, options: Partial<SnnFilterOptions> = {}): TrialResult {
+  const network = new TelemetryNetwork(snnFilterOptions.parse(options));
   let spikes = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -89,6 +97,12 @@ function kernelTrial(w: Workload): TrialResult {
   const result = kernelSamples(w.values.length, t0, cpu0);
   if (spikes === 0) throw new Error("snn kernel: no spike at all; the workload is wrong");
   return result;
+}
+
+/** The NAB-options case: the CPU-time sample of a trial, under its own name. */
+const NAB_KERNEL_CASE = "snn kernel, NAB options (CPU time)";
+function nabCase(result: TrialResult): TrialResult {
+  return { [NAB_KERNEL_CASE]: result["snn kernel (CPU time)"]! };
 }
 
 /** A plain rolling z-score per key: ring buffer of WINDOW values with running sum and sum of squares. */
@@ -266,6 +280,26 @@ export async function snnPipelineSuite(options: SnnBenchOptions): Promise<Suite>
   };
 }
 
+/**
+ * The kernel with the options `spikemesh nab` scores, against the same rolling z-score loop. Samples
+ * 10 minutes apart, so that with 2,000 samples per key both seasonal baselines (daily, weekly) are warm
+ * for the second half of the run and their scoring is part of the cost.
+ */
+export function snnKernelNabSuite(options: SnnBenchOptions): Suite {
+  const w = workload(options.kernelEvents, options.keys, 600_000);
+  return {
+    cases: [NAB_KERNEL_CASE],
+    spikemesh: {
+      label: "TelemetryNetwork.observe (NAB_FILTER_OPTIONS: weekly baseline, shunting, key refractory)",
+      trial: async () => nabCase(kernelTrial(w, NAB_FILTER_OPTIONS)),
+    },
+    baseline: {
+      label: `rolling z-score loop (${WINDOW}-sample window per key)`,
+      trial: async () => nabCase(rollingZTrial(w)),
+    },
+  };
+}
+
 export async function snnSuites(options: SnnBenchOptions): Promise<Suite[]> {
-  return [snnKernelSuite(options), await snnPipelineSuite(options)];
+  return [snnKernelSuite(options), snnKernelNabSuite(options), await snnPipelineSuite(options)];
 }
