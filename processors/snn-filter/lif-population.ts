@@ -14,6 +14,12 @@ export interface LifConfig {
   thresholdBase: number;
   /** Added to a neuron's threshold each time it fires (homeostasis: a busy neuron gets harder to fire). */
   thresholdJump: number;
+  /**
+   * When true, a spike raises the threshold by `thresholdJump` × its intensity (potential over
+   * threshold, ≥ 1) instead: a neuron driven r times over its threshold adapts as if it had fired a
+   * burst of r spikes. Default false.
+   */
+  jumpByIntensity?: boolean;
   /** Time constant in milliseconds with which a raised threshold relaxes back to `thresholdBase`. */
   tauThresholdMs: number;
   /** After firing, a neuron ignores input for this many milliseconds of event time. */
@@ -136,7 +142,7 @@ export class LifPopulation {
    * Advances `slot` to event time `tMs`, adds `currents[i]` to neuron i (unless refractory), and fires
    * at most one neuron: among those at or over threshold, the one with the largest potential /
    * threshold (lowest index on ties). The winner resets to 0, raises its threshold by
-   * `thresholdJump`, turns refractory, and inhibits the others (they keep 1 - `shunting` of their
+   * `thresholdJump` (times its intensity with `jumpByIntensity`), turns refractory, and inhibits the others (they keep 1 - `shunting` of their
    * potential, minus `inhibition`, and ignore input for `keyRefractoryMs`).
    *
    * A `tMs` earlier than the slot's last update is applied at the last update time (Δt = 0): time
@@ -176,7 +182,7 @@ export class LifPopulation {
     }
     this.lastPeak = peak;
     if (winner < 0) return NO_SPIKE;
-    this.fire(base, winner, t);
+    this.fire(base, winner, t, best);
     return { neuron: winner, intensity: best };
   }
 
@@ -243,13 +249,14 @@ export class LifPopulation {
     }
   }
 
-  private fire(base: number, winner: number, tMs: number): void {
+  private fire(base: number, winner: number, tMs: number, intensity: number): void {
     const { thresholdJump, refractoryMs, inhibition } = this.config;
+    const jump = this.config.jumpByIntensity === true ? thresholdJump * intensity : thresholdJump;
     for (let i = 0; i < this.neuronCount; i++) {
       const j = base + i;
       if (i === winner) {
         this.potential[j] = 0;
-        this.threshold[j] = (this.threshold[j] ?? 0) + thresholdJump;
+        this.threshold[j] = (this.threshold[j] ?? 0) + jump;
         this.refractoryUntilMs[j] = tMs + refractoryMs;
       } else {
         this.potential[j] = (this.potential[j] ?? 0) * this.keep - inhibition;

@@ -40,6 +40,12 @@ export const snnFilterOptions = z.strictObject({
     .nonnegative()
     .default(0.5)
     .describe("Threshold increase per spike (homeostasis: a busy neuron gets harder to fire)."),
+  jumpByIntensity: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Homeostasis in proportion to the drive: a spike raises the threshold by thresholdJump × its intensity (potential over threshold, ≥ 1), as if a neuron driven r times over threshold had fired a burst of r spikes.",
+    ),
   tauThresholdMs: ms(300_000, "Time constant with which a raised threshold relaxes back to its base."),
   refractoryMs: z
     .number()
@@ -158,8 +164,8 @@ export const snnFilterOptions = z.strictObject({
 });
 
 /**
- * Defaults: tauFastMs 5000, tauSlowMs 60000, thresholdBase 1, thresholdJump 0.5, tauThresholdMs
- * 300000, refractoryMs 2000, inhibition 0.5, shunting 0, keyRefractoryMs 0, statsTauMs 600000,
+ * Defaults: tauFastMs 5000, tauSlowMs 60000, thresholdBase 1, thresholdJump 0.5, jumpByIntensity
+ * false, tauThresholdMs 300000, refractoryMs 2000, inhibition 0.5, shunting 0, keyRefractoryMs 0, statsTauMs 600000,
  * zDeadband 2.5, warmupSamples 30, seasonPeriodMs 86400000, seasonBins 48, weekBins 0,
  * seasonPreference 0.5, crossingStepSd 1, crossingWeight 0.5,
  * stdp off, cadenceStepMs unset, maxGapMs 86400000, maxKeys 1000000, allowedLatenessMs 60000,

@@ -149,6 +149,7 @@ export class TelemetryNetwork {
       ],
       thresholdBase: config.thresholdBase,
       thresholdJump: config.thresholdJump,
+      jumpByIntensity: config.jumpByIntensity,
       tauThresholdMs: config.tauThresholdMs,
       refractoryMs: config.refractoryMs,
       inhibition: config.inhibition,

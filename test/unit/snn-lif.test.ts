@@ -162,6 +162,18 @@ describe("LifPopulation: firing, adaptive threshold, refractory period", () => {
     expect(p.potentialOf(slot, 0)).toBeCloseTo(0.7, 12);
   });
 
+  it("with jumpByIntensity, raises the threshold by thresholdJump times the spike's intensity", () => {
+    for (const [jumpByIntensity, expected] of [
+      [false, 1 + 0.5],
+      [true, 1 + 0.5 * 3],
+    ] as const) {
+      const p = population({ jumpByIntensity });
+      const slot = p.addSlot();
+      expect(p.step(slot, 0, [3])).toEqual({ neuron: 0, intensity: 3 });
+      expect(p.thresholdOf(slot, 0)).toBeCloseTo(expected, 12);
+    }
+  });
+
   it("rejects non-finite currents and invalid configuration", () => {
     const p = population();
     const slot = p.addSlot();
