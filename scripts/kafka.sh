@@ -4,15 +4,17 @@
 #   scripts/kafka.sh start [--port 19092] [--controller-port PORT+1] [--timeout 120] [--owner-pid PID]
 #                          [--sasl-port PORT --scram-user NAME:PASSWORD ...]
 #   scripts/kafka.sh stop  [--port 19092] [--timeout 30]
+#   scripts/kafka.sh restart [--port 19092] [--timeout 120] [--kill]
 #   scripts/kafka.sh status [--port 19092]
 #   scripts/kafka.sh fetch
 #
 # The broker jars come from Maven Central (org.apache.kafka:kafka_2.13 and its runtime
 # dependencies, resolved by scripts/kafka/pom.xml) into a cache directory; later starts need no
-# network. Data lives in a fresh temp dir that `stop` removes. One broker per port; the pid file
-# is <run dir>/kafka-<port>.pid. With --owner-pid, a watchdog stops the broker when that process
-# exits (test runs use it so an interrupted run leaves no broker behind). Java 17+ and Maven 3
-# must be installed.
+# network. Data lives in a fresh temp dir that `stop` removes; `restart` keeps it (SIGTERM, or
+# SIGKILL with --kill, then the same broker again on the same ports and data). One broker per
+# port; the pid file is <run dir>/kafka-<port>.pid. With --owner-pid, a watchdog stops the broker
+# when that process exits (test runs use it so an interrupted run leaves no broker behind). Java
+# 17+ and Maven 3 must be installed.
 #
 # --sasl-port adds a SASL_PLAINTEXT listener (SCRAM-SHA-256 and SCRAM-SHA-512) beside the
 # PLAINTEXT one, which the broker keeps for itself. Each --scram-user NAME:PASSWORD is created at
@@ -231,10 +233,7 @@ start() {
   data="$(mktemp -d "${TMPDIR:-/tmp}/spikemesh-kafka-$port.XXXXXX")"
   write_config "$data" "$port" "$cport" "$sasl_port"
   local started=$SECONDS
-  local jvm=(java "-Xmx$HEAP" -Xms64m -Xss512k -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError
-    -Djava.awt.headless=true "-Dkafka.logs.dir=$data/logs" "-Dlog4j.configuration=file:$data/log4j.properties"
-    "-Dlog4j2.configurationFile=$data/log4j2.properties"
-    -cp "$LIBS/*")
+  jvm_command "$data"
   # A cluster id is 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints).
   # Like Kafka's Uuid.randomUuid, draw again when it starts with '-': StorageTool would take it for
   # an option ("argument --cluster-id/-t: expected one argument") and the start would fail.
@@ -242,18 +241,40 @@ start() {
   while [[ "$cluster_id" == -* ]]; do
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
   done
-  if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$data/server.properties" \
+  if ! "${JVM[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$data/server.properties" \
     ${scram[@]+"${scram[@]}"} >"$data/format.log" 2>&1; then
     cat "$data/format.log" >&2
     rm -rf "$data"
     die "formatting KRaft storage failed (kafka.tools.StorageTool format)"
   fi
-  setsid nohup "${jvm[@]}" kafka.Kafka "$data/server.properties" >"$data/stdout.log" 2>&1 </dev/null &
+  launch "$data" "$port" "$sasl_port" "$timeout_s" "$owner"
+  log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$port in $((SECONDS - started)) s (controller port $cport${sasl_port:+, SASL/SCRAM port $sasl_port})"
+  echo "127.0.0.1:$port"
+}
+
+# JVM command line of a broker whose config and logs are in $1, into the global array JVM.
+jvm_command() {
+  local data="$1"
+  JVM=(java "-Xmx$HEAP" -Xms64m -Xss512k -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError
+    -Djava.awt.headless=true "-Dkafka.logs.dir=$data/logs" "-Dlog4j.configuration=file:$data/log4j.properties"
+    "-Dlog4j2.configurationFile=$data/log4j2.properties"
+    -cp "$LIBS/*")
+}
+
+# Runs the broker of data dir $1 (formatted) on port $2 and waits until it serves; records its pid,
+# data dir and owner; with an owner pid ($5), a watchdog stops the broker once the owner is gone.
+launch() {
+  local data="$1" port="$2" sasl_port="$3" timeout_s="$4" owner="$5"
+  jvm_command "$data"
+  # A restart appends to the same server.log: wait for one more "started" line than it has now.
+  local before
+  before="$(grep -cs 'Kafka Server started' "$data/logs/server.log" || true)"
+  setsid nohup "${JVM[@]}" kafka.Kafka "$data/server.properties" >>"$data/stdout.log" 2>&1 </dev/null &
   local pid=$!
-  printf '%s\n%s\n' "$pid" "$data" >"$(pid_file "$port")"
+  printf '%s\n%s\n%s\n' "$pid" "$data" "$owner" >"$(pid_file "$port")"
   log "starting broker (pid $pid, data $data)"
   local deadline=$((SECONDS + timeout_s))
-  until grep -qs 'Kafka Server started' "$data/logs/server.log" && port_open "$port" &&
+  until (($(grep -cs 'Kafka Server started' "$data/logs/server.log" || true) > ${before:-0})) && port_open "$port" &&
     { [[ -z "$sasl_port" ]] || port_open "$sasl_port"; }; do
     if ! kill -0 "$pid" 2>/dev/null; then
       tail -n 30 "$data/stdout.log" "$data/logs/server.log" >&2 2>/dev/null || true
@@ -273,7 +294,37 @@ start() {
       kill -0 "$2" 2>/dev/null && exec "$3" stop --port "$4"' watchdog "$owner" "$pid" "$SELF" "$port" \
       >/dev/null 2>&1 </dev/null &
   fi
-  log "Kafka $KAFKA_VERSION ready on 127.0.0.1:$port in $((SECONDS - started)) s (controller port $cport${sasl_port:+, SASL/SCRAM port $sasl_port})"
+}
+
+# Stops the broker on a port (SIGTERM, or SIGKILL with --kill: a crash) and starts it again on the
+# same data dir and ports, keeping its topics, offsets and transactions; the owner's watchdog too.
+restart() {
+  local port=19092 timeout_s=120 signal=TERM
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --port) port="$2"; shift 2 ;;
+      --timeout) timeout_s="$2"; shift 2 ;;
+      --kill) signal=KILL; shift ;;
+      *) die "unknown option for restart: $1" ;;
+    esac
+  done
+  local file pid data owner sasl_port
+  file="$(pid_file "$port")"
+  [[ -f "$file" ]] || die "no broker recorded for port $port (start one first)"
+  data="$(sed -n 2p "$file")"
+  owner="$(sed -n 3p "$file")"
+  sasl_port="$(sed -n 's|^listeners=.*SASL_PLAINTEXT://127.0.0.1:\([0-9]*\).*|\1|p' "$data/server.properties" | tail -n 1)"
+  pid="$(running_pid "$port")"
+  if [[ -n "$pid" ]]; then
+    log "stopping broker on 127.0.0.1:$port (pid $pid, SIG$signal), keeping $data"
+    kill "-$signal" "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + timeout_s))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && die "broker pid $pid did not stop within $timeout_s s"
+  fi
+  local started=$SECONDS
+  launch "$data" "$port" "$sasl_port" "$timeout_s" "$owner"
+  log "Kafka $KAFKA_VERSION restarted on 127.0.0.1:$port in $((SECONDS - started)) s"
   echo "127.0.0.1:$port"
 }
 
@@ -329,7 +380,8 @@ shift || true
 case "$cmd" in
   start) start "$@" ;;
   stop) stop "$@" ;;
+  restart) restart "$@" ;;
   status) status "$@" ;;
   fetch) fetch ;;
-  *) die "usage: $0 start|stop|status [--port N] | fetch" ;;
+  *) die "usage: $0 start|stop|restart|status [--port N] | fetch" ;;
 esac

@@ -41,6 +41,9 @@ const NAME_CODES: Record<string, ErrorCode> = {
   KafkaJSLockTimeout: "TRANSIENT",
   KafkaJSMetadataNotLoaded: "TRANSIENT",
   KafkaJSTopicMetadataNotLoaded: "TRANSIENT",
+  // Thrown (not retriable in kafkajs's eyes) when no broker knows the coordinator, e.g. while a
+  // broker restarts; the coordinator comes back with it.
+  KafkaJSGroupCoordinatorNotFound: "TRANSIENT",
 };
 
 const SASL_HINT = "check the SASL mechanism, username and password the client is configured with";

@@ -1,11 +1,14 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Registry } from "prom-client";
-import type { Clock } from "../clock.js";
+import type { Clock, Random } from "../clock.js";
 import { seededRandom } from "../clock.js";
+import { isSpikemeshError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { ChangeloggedStore, decodeStoreValue } from "../state/kv-store.js";
 import type { Consumer, Producer, TopicPartition, Transport } from "../transport/transport.js";
 import { tpKey } from "../transport/transport.js";
 import type { RecordCodec } from "./codec.js";
+import { backoffMs } from "./failure-policy.js";
 import { readToEnd } from "./partition-reader.js";
 import { PartitionWorker, type WorkerSettings } from "./partition-worker.js";
 import { initNodeSeries, type RunnerMetrics } from "./runner-metrics.js";
@@ -16,6 +19,12 @@ import { changelogTopic, groupId, nodeName, type TopologyNode } from "./topology
 export interface RunnerSettings extends WorkerSettings {
   /** Longest a poll waits for records. Default 100 ms. */
   maxWaitMs: number;
+  /**
+   * How long a node keeps reconnecting after transport failures (retriable errors from polls,
+   * sends, commits, transactions: a broker restart) before it gives up and crashes. 0: crash on
+   * the first one. Default 300 000 ms.
+   */
+  reconnectWithinMs: number;
   /** Pause a partition when this many records wait in its queue; resume below half. Default 5000. */
   maxQueuedRecords: number;
   /** How often wall-clock timers are checked. Default 100 ms. */
@@ -44,12 +53,19 @@ export class NodeRunner {
   private readonly workers = new Map<string, Promise<PartitionWorker>>();
   private readonly paused = new Set<string>();
   private readonly tables: TableReader[] = [];
-  private readonly pollAbort = new AbortController();
+  private pollAbort = new AbortController();
   private consumer: Consumer | null = null;
   private producer: Producer | null = null;
   private loop: Promise<void> | null = null;
   private wallTimer: NodeJS.Timeout | null = null;
   private crashed: ((err: unknown) => void) | null = null;
+  private readonly stopAbort = new AbortController();
+  /** Jitter of reconnection backoffs. */
+  private readonly random: Random;
+  /** The reconnection in progress after a transport failure, if any. */
+  private recovery: Promise<void> | null = null;
+  /** When the current run of transport failures began (null while healthy). */
+  private outageSinceMs: number | null = null;
   readonly crash: Promise<never>;
 
   constructor(
@@ -61,6 +77,7 @@ export class NodeRunner {
   ) {
     this.name = nodeName(node);
     this.group = groupId(appId, node);
+    this.random = seededRandom(hashSeed(deps.seed + 2, this.name, -1));
     this.log = deps.logger.child({ processor: this.name });
     this.crash = new Promise<never>((_, reject) => {
       this.crashed = reject;
@@ -86,13 +103,7 @@ export class NodeRunner {
       await reader.start();
       this.tables.push(reader);
     }
-    // Exactly-once uses a transactional producer per partition instead (see createWorker).
-    if (!this.settings.exactlyOnce) this.producer = transport.producer({ idempotent: true });
-    this.consumer = transport.consumer({ groupId: this.group, autoOffsetReset: "earliest" });
-    await this.consumer.subscribe([this.node.input], {
-      onRevoked: (partitions) => this.revoke(partitions),
-    });
-    this.loop = this.pollLoop();
+    await this.connect();
     this.wallTimer = setInterval(() => {
       const now = this.deps.clock.nowMs();
       for (const w of this.workers.values())
@@ -110,7 +121,9 @@ export class NodeRunner {
    * uncommitted for the next owner), closes tasks and their producers, then the consumer and producer.
    */
   async stop(): Promise<void> {
+    this.stopAbort.abort();
     if (this.wallTimer) clearInterval(this.wallTimer);
+    await this.recovery;
     this.pollAbort.abort();
     await this.loop?.catch(() => undefined);
     await this.revoke(this.consumer?.assignment() ?? [], true);
@@ -121,6 +134,28 @@ export class NodeRunner {
     for (const table of this.tables) await table.stop();
     await this.consumer?.close();
     await this.producer?.close();
+  }
+
+  /** A consumer in the node's group (and the shared producer at-least-once), polling. */
+  private async connect(): Promise<void> {
+    const { transport } = this.deps;
+    // Exactly-once uses a transactional producer per partition instead (see createWorker).
+    if (!this.settings.exactlyOnce) this.producer = transport.producer({ idempotent: true });
+    this.consumer = transport.consumer({ groupId: this.group, autoOffsetReset: "earliest" });
+    try {
+      await this.consumer.subscribe([this.node.input], {
+        onRevoked: (partitions) => this.revoke(partitions),
+      });
+    } catch (err) {
+      // A consumer left behind could join the group later and hold partitions it never polls.
+      await boundedClose(this.consumer, this.log);
+      await boundedClose(this.producer, this.log);
+      this.consumer = null;
+      this.producer = null;
+      throw err;
+    }
+    this.pollAbort = new AbortController();
+    this.loop = this.pollLoop();
   }
 
   private async pollLoop(): Promise<void> {
@@ -139,6 +174,7 @@ export class NodeRunner {
         this.fail(err);
         return;
       }
+      if (recs.length > 0) this.outageSinceMs = null;
       const byPartition = new Map<number, typeof recs>();
       for (const rec of recs) {
         let list = byPartition.get(rec.partition);
@@ -243,6 +279,7 @@ export class NodeRunner {
       this.fail(worker.failed);
       return;
     }
+    this.outageSinceMs = null;
     const key = tpKey(tp);
     if (this.paused.has(key) && worker.queued < this.settings.maxQueuedRecords / 2) {
       this.paused.delete(key);
@@ -267,9 +304,84 @@ export class NodeRunner {
     this.deps.runnerMetrics.paused.set({ processor: this.name }, this.paused.size);
   }
 
+  /**
+   * A retriable SpikemeshError that reaches here came from the transport (record-level ones are
+   * retried and dead-lettered by the worker): the node reconnects, within `reconnectWithinMs` of
+   * the first failure. Anything else crashes the node.
+   */
   private fail(err: unknown): void {
-    this.log.error({ err }, "node failed; stopping");
-    this.crashed?.(err);
+    if (this.stopAbort.signal.aborted || this.recovery !== null) return;
+    const now = performance.now();
+    this.outageSinceMs ??= now;
+    const isTransient = isSpikemeshError(err) && err.retriable;
+    if (!isTransient || now - this.outageSinceMs >= this.settings.reconnectWithinMs) {
+      this.log.error({ err }, "node failed; stopping");
+      this.crashed?.(err);
+      return;
+    }
+    this.log.warn({ err }, "transport failed; reconnecting (uncommitted records will be read again)");
+    this.deps.runnerMetrics.reconnects.inc({ processor: this.name });
+    this.recovery = this.reconnect()
+      .catch((reconnectErr: unknown) => {
+        this.log.error({ err: reconnectErr }, "node could not reconnect; stopping");
+        this.crashed?.(reconnectErr);
+      })
+      .finally(() => {
+        this.recovery = null;
+      });
+  }
+
+  /**
+   * Drops the consumer, the producers and every partition worker without committing anything
+   * (exactly-once: their open transactions are aborted by the next owner's fencing), then joins the
+   * group again after a backoff; partitions resume from their committed offsets.
+   */
+  private async reconnect(): Promise<void> {
+    this.pollAbort.abort();
+    await this.loop?.catch(() => undefined);
+    for (const [key, pending] of this.workers) {
+      this.workers.delete(key);
+      const worker = await pending.catch(() => null);
+      await worker?.abandon();
+    }
+    this.paused.clear();
+    this.deps.runnerMetrics.assigned.set({ processor: this.name }, 0);
+    this.deps.runnerMetrics.paused.set({ processor: this.name }, 0);
+    const consumer = this.consumer;
+    const producer = this.producer;
+    this.consumer = null;
+    this.producer = null;
+    await boundedClose(consumer, this.log);
+    await boundedClose(producer, this.log);
+    const stopped = this.stopAbort.signal;
+    for (let attempt = 0; !stopped.aborted; attempt++) {
+      const waitMs = backoffMs(attempt, 500, 10_000, () => this.random.next());
+      await sleep(waitMs, undefined, { signal: stopped }).catch(() => undefined);
+      if (stopped.aborted) return;
+      try {
+        await this.connect();
+        this.log.info({ attempt }, "reconnected");
+        return;
+      } catch (err) {
+        if (!(isSpikemeshError(err) && err.retriable)) throw err;
+        if (performance.now() - (this.outageSinceMs ?? 0) >= this.settings.reconnectWithinMs) throw err;
+        this.log.warn({ err }, "reconnecting failed; trying again");
+      }
+    }
+  }
+}
+
+/** Closes a consumer or producer of a failed connection, waiting at most 10 s (the broker may be gone). */
+async function boundedClose(client: { close(): Promise<void> } | null, log: Logger): Promise<void> {
+  if (client === null) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 10_000);
+  });
+  try {
+    await Promise.race([client.close().catch((err: unknown) => log.debug({ err }, "close failed")), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

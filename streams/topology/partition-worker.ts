@@ -121,6 +121,22 @@ export class PartitionWorker {
     }
   }
 
+  /**
+   * Dirty stop after a transport failure: drops the queue, lets the batch in flight settle (it may
+   * fail), closes the task without publishing what close() forwarded or stored, and closes a
+   * transactional producer (aborting its open transaction if the broker can still be reached).
+   * Nothing is committed, so the next owner starts from the last committed offset; the store is
+   * rebuilt from its changelog.
+   */
+  async abandon(): Promise<void> {
+    this.isClosing = true;
+    this.queue = [];
+    this.head = 0;
+    while (this.running) await this.running;
+    await this.deps.task.close().catch(() => undefined);
+    if (this.deps.settings.exactlyOnce) await this.deps.producer.close().catch(() => undefined);
+  }
+
   private kick(): void {
     if (this.running || this.failure) return;
     this.running = this.drain().finally(() => {

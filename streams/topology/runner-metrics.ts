@@ -9,6 +9,7 @@ export interface RunnerMetrics {
   retries: Counter<"processor">;
   processSeconds: Histogram<"processor">;
   commits: Counter<"processor">;
+  reconnects: Counter<"processor">;
   assigned: Gauge<"processor">;
   paused: Gauge<"processor">;
   lag: Gauge<"group" | "topic" | "partition">;
@@ -45,6 +46,11 @@ export function runnerMetrics(registry: Registry): RunnerMetrics {
     commits: counter(registry, {
       name: "spikemesh_commits_total",
       help: "Offset commits after processed batches",
+      labelNames: ["processor"],
+    }),
+    reconnects: counter(registry, {
+      name: "spikemesh_reconnects_total",
+      help: "Times a node dropped its consumer and producers after a transport failure and joined again",
       labelNames: ["processor"],
     }),
     assigned: gauge(registry, {
@@ -92,6 +98,7 @@ export function initNodeSeries(
   for (const code of DEAD_LETTER_CODES) metrics.deadLettered.inc({ processor, topic: input, code }, 0);
   metrics.retries.inc({ processor }, 0);
   metrics.commits.inc({ processor }, 0);
+  metrics.reconnects.inc({ processor }, 0);
   metrics.assigned.set({ processor }, 0);
   metrics.paused.set({ processor }, 0);
 }

@@ -38,6 +38,12 @@ export interface TopologyRunnerOptions {
   retryMaxMs?: number;
   /** Default 100 ms. */
   wallTickMs?: number;
+  /**
+   * How long a node keeps reconnecting after transport failures (a broker restart, a lost
+   * coordinator) before it crashes; uncommitted records are read again after each reconnection.
+   * 0 crashes on the first failure. Default 300 000 ms.
+   */
+  reconnectWithinMs?: number;
   /** How often consumer lag per group and partition is sampled for `spikemesh_consumer_lag_records`. Default 5000 ms; 0 turns it off. */
   lagIntervalMs?: number;
 }
@@ -76,6 +82,7 @@ export class TopologyRunner {
       retryBaseMs: opts.retryBaseMs ?? 100,
       retryMaxMs: opts.retryMaxMs ?? 5000,
       wallTickMs: opts.wallTickMs ?? 100,
+      reconnectWithinMs: opts.reconnectWithinMs ?? 300_000,
       exactlyOnce: opts.guarantee === "exactly_once",
     };
     const deps = {

@@ -13,7 +13,7 @@ import type {
   Transaction,
   Transport,
 } from "../../streams/transport/transport.js";
-import { type RunnerHarness, runnerHarness, sample, within } from "./runner-harness.js";
+import { metricTotal, type RunnerHarness, runnerHarness, sample, within } from "./runner-harness.js";
 
 const GROUP = "app.tally";
 const POISON = 3;
@@ -132,7 +132,13 @@ describe("TopologyRunner exactly-once on the embedded log", () => {
     async (guarantee, duplicates) => {
       const n = 40;
       const faulty = new FaultyTransport(h.transport, 3);
-      const crashing = h.runner(topology(), { guarantee, transport: faulty, maxBatchRecords: 8 });
+      // reconnectWithinMs 0: the failure crashes the node, as if the process died right there.
+      const crashing = h.runner(topology(), {
+        guarantee,
+        transport: faulty,
+        maxBatchRecords: 8,
+        reconnectWithinMs: 0,
+      });
       await h.createTopics(topology());
       await h.produce(
         "in",
@@ -172,6 +178,42 @@ describe("TopologyRunner exactly-once on the embedded log", () => {
       expect(await h.committed(GROUP, "in")).toEqual(new Map([[0, n]]));
       // The poison record was committed with batch 1, so it is dead-lettered once either way.
       expect(await h.readAll("in.dlq")).toHaveLength(1);
+    },
+  );
+
+  it.each<[Guarantee, number]>([
+    ["exactly_once", 0],
+    ["at_least_once", 8],
+  ])(
+    "%s: after a transient failure committing batch 3 the node reconnects by itself and finishes with %i duplicates",
+    async (guarantee, duplicates) => {
+      const n = 40;
+      const faulty = new FaultyTransport(h.transport, 3);
+      const runner = h.runner(topology(), { guarantee, transport: faulty, maxBatchRecords: 8 });
+      await h.createTopics(topology());
+      await h.produce(
+        "in",
+        Array.from({ length: n }, (_, i) => sample(i)),
+      );
+      let crash: unknown = null;
+      runner.crashed.catch((err: unknown) => {
+        crash = err;
+      });
+      await runner.start();
+      await h.waitForRecords("out", n - 1 + duplicates);
+      await within(
+        (async () => {
+          while ((await h.committed(GROUP, "in")).get(0) !== n) await new Promise((r) => setTimeout(r, 20));
+        })(),
+        "every input offset to be committed",
+      );
+      expect(await metricTotal(runner.metrics, "spikemesh_reconnects_total")).toBe(1);
+      await runner.stop();
+      expect(crash).toBeNull();
+      const seqs = await h.seqs(await h.readAll("out"));
+      expect(seqs).toHaveLength(n - 1 + duplicates);
+      const expected = Array.from({ length: n }, (_, i) => i).filter((s) => s !== POISON);
+      expect(new Set(seqs)).toEqual(new Set(expected));
     },
   );
 

@@ -45,6 +45,14 @@ const CLIENT_CODES: Record<string, ErrorCode> = {
   PLT_KFK_USER: "INVARIANT",
   PLT_KFK_UNSUPPORTED_API: "INVARIANT",
   PLT_KFK_UNSUPPORTED: "INVARIANT",
+  // The socket errors under a PLT_KFK_NETWORK error (the root cause found below it).
+  ECONNREFUSED: "TRANSIENT",
+  ECONNRESET: "TRANSIENT",
+  EPIPE: "TRANSIENT",
+  ETIMEDOUT: "TRANSIENT",
+  EHOSTUNREACH: "TRANSIENT",
+  ENETUNREACH: "TRANSIENT",
+  EAI_AGAIN: "TRANSIENT",
 };
 
 const HINTS: Partial<Record<ErrorCode, string>> = {

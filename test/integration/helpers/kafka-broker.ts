@@ -13,6 +13,11 @@ export interface LocalBroker {
   port: number;
   /** `127.0.0.1:port` of the SASL_PLAINTEXT (SCRAM) listener, when started with `scramUsers`. */
   saslBootstrap?: string;
+  /**
+   * Stops the broker (SIGTERM, or SIGKILL with `kill`: a crash) and starts it again on the same
+   * ports and data; resolves once it serves again.
+   */
+  restart(options?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +105,18 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
           bootstrap,
           port: port!,
           ...(saslPort !== undefined ? { saslBootstrap: `127.0.0.1:${saslPort}` } : {}),
+          restart: (restartOptions = {}) =>
+            runScript(
+              [
+                "restart",
+                "--port",
+                String(port),
+                "--timeout",
+                "120",
+                ...(restartOptions.kill ? ["--kill"] : []),
+              ],
+              timeoutMs,
+            ).then(() => undefined),
           stop: () =>
             runScript(["stop", "--port", String(port), "--timeout", "20"], 60_000).then(() => undefined),
         };

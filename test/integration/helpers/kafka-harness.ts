@@ -90,8 +90,9 @@ export interface KafkaHarness {
 
 let nameSeq = 0;
 
-export async function kafkaHarness(): Promise<KafkaHarness> {
-  const brokers = inject("kafkaBrokers");
+/** `brokers`: another broker than the shared test broker (e.g. one a test starts and restarts itself). */
+export async function kafkaHarness(options: { brokers?: string } = {}): Promise<KafkaHarness> {
+  const brokers = options.brokers ?? inject("kafkaBrokers");
   const logger = silentLogger();
   const tmp = await tempDir("spikemesh-it-");
   const registry = new SchemaRegistryServer({ dataDir: join(tmp.dir, "registry"), port: 0 });
