@@ -58,7 +58,10 @@ export class KafkaFeed implements MemberFetcher {
       maxWaitTimeInMs: s.maxWaitTimeMs,
       readUncommitted: !options.readCommitted,
       allowAutoTopicCreation: false,
-      retry: { retries: s.retries },
+      // kafkajs restarts a consumer that crashed on a retriable error (a broker restart) on a
+      // timer; one that was stopped meanwhile must stay stopped, or it rejoins the group and holds
+      // partitions nobody polls.
+      retry: { retries: s.retries, restartOnFailure: async () => this.fetching.isActive },
     });
     this.fetching = new FetchControl(this.client, options.log);
     const { events } = this.client;
@@ -66,7 +69,14 @@ export class KafkaFeed implements MemberFetcher {
       this.membership.rebalancing();
       options.onChange();
     });
-    this.client.on(events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    this.client.on(events.GROUP_JOIN, (e) => {
+      // A restart kafkajs had already scheduled when the feed was stopped: leave the group again.
+      if (!this.fetching.isActive) {
+        void this.client.disconnect().catch(() => undefined);
+        return;
+      }
+      this.onJoin(e.payload.memberAssignment);
+    });
     this.client.on(events.FETCH, () => {
       if (this.membership.fetched()) options.onChange();
     });
