@@ -11,9 +11,12 @@
  *     decoding the same bytes alone (bench/media.ts)
  *   - the mesh demo pipeline with metrics on vs off (bench/metrics-overhead.ts; goal: under 5% cost)
  *   - log template mining (Drain-style miner) vs a whitespace split + digit regex (bench/log-templates.ts)
- * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|templates|media|metrics, --help.
+ *   - only with --only soak (long, outside CI): the mesh under a steady live load for --minutes,
+ *     throughput, lag and memory over time (bench/soak.ts; --rate events/s, --runtime kafka|embedded)
+ * Options: --quick (short run), --json PATH, --reps N, --only log|serde|kafka|snn|replay|templates|media|metrics|soak,
+ * --minutes N, --rate N, --runtime kafka|embedded, --help.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -41,15 +44,17 @@ import {
 } from "./report.js";
 import { serdeSuites } from "./serde.js";
 import { snnSuites } from "./snn.js";
+import { formatSoak, runSoak } from "./soak.js";
 
-const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|templates|media|metrics]`;
+const USAGE = `usage: node dist/bench/run.js [--quick] [--json PATH] [--reps N] [--only log|serde|kafka|snn|replay|templates|media|metrics|soak] [--minutes N] [--rate N] [--runtime kafka|embedded]`;
+const ONLY = ["log", "serde", "kafka", "snn", "replay", "templates", "media", "metrics", "soak"] as const;
 /** Issue #3's aim for the embedded log, per core. */
 const GOAL_RECORDS_PER_SEC = 500_000;
 /** Issue #5's aim for the SNN kernel, events/s on one core. */
 const GOAL_SNN_EVENTS_PER_SEC = 1_000_000;
 /** Issue #4's aim: the pipeline at least this share of the raw passthrough of the client it runs on. */
 const GOAL_KAFKA_RATIO = 0.9;
-type Only = "log" | "serde" | "kafka" | "snn" | "replay" | "templates" | "media" | "metrics";
+type Only = (typeof ONLY)[number];
 
 interface Settings {
   quick: boolean;
@@ -68,6 +73,10 @@ interface Settings {
   replayRecords: number;
   templateLines: number;
   only: Only | undefined;
+  /** Soak only: run length, offered events/s and runtime. */
+  soakMinutes: number;
+  soakRate: number;
+  soakRuntime: "kafka" | "embedded";
 }
 
 function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
@@ -78,6 +87,9 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
       json: { type: "string" },
       reps: { type: "string" },
       only: { type: "string" },
+      minutes: { type: "string" },
+      rate: { type: "string" },
+      runtime: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -89,12 +101,16 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
   const reps = values.reps === undefined ? (quick ? 3 : 5) : Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer\n${USAGE}`);
   const only = values.only;
-  if (
-    only !== undefined &&
-    !["log", "serde", "kafka", "snn", "replay", "templates", "media", "metrics"].includes(only)
-  ) {
-    throw new Error(`--only log|serde|kafka|snn|replay|templates|media|metrics\n${USAGE}`);
+  if (only !== undefined && !(ONLY as readonly string[]).includes(only)) {
+    throw new Error(`--only ${ONLY.join("|")}\n${USAGE}`);
   }
+  const soakMinutes = values.minutes === undefined ? (quick ? 2 : 30) : Number(values.minutes);
+  const soakRate = values.rate === undefined ? 2000 : Number(values.rate);
+  if (!(soakMinutes > 0) || !(soakRate > 0))
+    throw new Error(`--minutes and --rate must be positive\n${USAGE}`);
+  const soakRuntime = values.runtime ?? (kafkaUnavailableReason() === null ? "kafka" : "embedded");
+  if (soakRuntime !== "kafka" && soakRuntime !== "embedded")
+    throw new Error(`--runtime kafka|embedded\n${USAGE}`);
   return {
     quick,
     warmup: 1,
@@ -112,12 +128,52 @@ function settingsFrom(argv: string[]): Settings & { json: string | undefined } {
     replayRecords: quick ? 200_000 : 1_000_000,
     templateLines: quick ? 100_000 : 400_000,
     only: only as Only | undefined,
+    soakMinutes,
+    soakRate,
+    soakRuntime,
     json: values.json,
   };
 }
 
+/** `--only soak`: one long run, rows printed as they come (stderr) and as a table at the end. */
+async function soakMain(settings: Settings, json: string | undefined): Promise<void> {
+  const tmpRoot = mkdtempSync(join(os.tmpdir(), "spikemesh-bench-"));
+  const date = new Date().toISOString();
+  const loadBefore = os.loadavg()[0]!;
+  process.stderr.write(
+    `soak: ${settings.soakMinutes} min at ${settings.soakRate} events/s on ${settings.soakRuntime}\n`,
+  );
+  try {
+    const result = await runSoak({
+      minutes: settings.soakMinutes,
+      ratePerSec: settings.soakRate,
+      sampleEveryMs: Math.max(5_000, Math.round((settings.soakMinutes * 60_000) / 30)),
+      runtime: settings.soakRuntime,
+      tmpRoot,
+      onRow: (row) => process.stderr.write(`  ${JSON.stringify(row)}\n`),
+    });
+    console.log(`spikemesh bench (soak), ${date}`);
+    console.log(`machine: ${machineLine(describeMachine())}`);
+    console.log(
+      `load average (1 min): ${loadBefore.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end (per row in the table)`,
+    );
+    console.log("");
+    console.log(formatSoak(result));
+    if (json !== undefined) {
+      writeFileSync(
+        json,
+        `${JSON.stringify({ date, machine: describeMachine(), settings: { ...settings }, soak: result }, null, 2)}\n`,
+      );
+      console.log(`\nwrote ${json}`);
+    }
+  } finally {
+    rmSync(tmpRoot, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { json, ...settings } = settingsFrom(process.argv.slice(2));
+  if (settings.only === "soak") return soakMain(settings, json);
   const tmpRoot = mkdtempSync(join(os.tmpdir(), "spikemesh-bench-"));
   const cleanup = (): void => rmSync(tmpRoot, { recursive: true, force: true });
   const onSignal = (signal: NodeJS.Signals): void => {
