@@ -1,9 +1,11 @@
 /** A local single-node Kafka for the bench, started and stopped through scripts/kafka.sh. */
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { join } from "node:path";
+import { packageRoot } from "../cli/package-root.js";
 
-const SCRIPT = resolve(import.meta.dirname, "../../scripts/kafka.sh");
+// From the package root, so it resolves from bench/ (tsx) and from dist/bench/ (npm run bench) alike.
+const SCRIPT = join(packageRoot(), "scripts/kafka.sh");
 
 export interface BenchBroker {
   bootstrap: string;
