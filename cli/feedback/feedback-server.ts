@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Feedback } from "../../schemas/index.js";
 import { ApiKeys, sendUnauthorized } from "../../streams/http/api-keys.js";
+import { closeHttp, listenHttp } from "../../streams/http/listen.js";
 import { describeError, type Logger } from "../../streams/index.js";
 import type { Runtime } from "../runtime.js";
 import { isJudgement, JUDGEMENTS, operatorFeedback } from "./operator-feedback.js";
@@ -47,30 +47,19 @@ export class FeedbackServer {
   async start(signal: AbortSignal): Promise<string> {
     await this.index.catchUp(signal);
     this.index.follow();
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    const host = this.opts.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.opts.port ?? 0, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
+    const { server, url } = await listenHttp((req, res) => this.handle(req, res), {
+      ...(this.opts.host !== undefined ? { host: this.opts.host } : {}),
+      ...(this.opts.port !== undefined ? { port: this.opts.port } : {}),
     });
     this.server = server;
-    const { port } = server.address() as AddressInfo;
-    this.baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    this.baseUrl = url;
     return this.baseUrl;
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await closeHttp(server);
     await this.index.close();
   }
 

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { jobRequirementsSchema } from "../../processors/index.js";
 import type { ReasoningRequest } from "../../schemas/index.js";
 import { ApiKeys } from "../../streams/http/api-keys.js";
+import { closeHttp, listenHttp } from "../../streams/http/listen.js";
 import { counter, describeError, type Logger } from "../../streams/index.js";
 import type { RecordCodec } from "../../streams/topology/codec.js";
 import type { Producer, Transport } from "../../streams/transport/transport.js";
@@ -103,30 +103,19 @@ export class IngressServer {
       );
     await this.tracker.start();
     this.producer = this.opts.transport.producer({ idempotent: true });
-    const server = createServer((req, res) => {
-      void this.handle(req, res);
-    });
-    const host = this.opts.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.opts.port ?? 0, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
+    const { server, url } = await listenHttp((req, res) => this.handle(req, res), {
+      ...(this.opts.host !== undefined ? { host: this.opts.host } : {}),
+      ...(this.opts.port !== undefined ? { port: this.opts.port } : {}),
     });
     this.server = server;
-    const { port } = server.address() as AddressInfo;
-    this.baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    this.baseUrl = url;
     return this.baseUrl;
   }
 
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await closeHttp(server);
     await this.tracker.close();
     await this.producer?.close();
   }
