@@ -247,6 +247,59 @@ function expectNothingStuck(rig: TierRig, requests: (ReasoningRequest & { partit
   }
 }
 
+/** One line of what a case saw, for RELIABILITY.md. */
+function report(
+  name: string,
+  rig: TierRig,
+  requests: ReasoningRequest[],
+  extra: Record<string, unknown> = {},
+): void {
+  const errors = requests.map((r) => rig.phi2Of(r.id)[0]?.error ?? "");
+  const count = (p: (e: string) => boolean) => errors.filter(p).length;
+  console.log(
+    `[model-faults] ${JSON.stringify({
+      case: name,
+      requests: requests.length,
+      answered: count((e) => e === ""),
+      timeouts: count((e) => e.startsWith("deadline exceeded")),
+      breakerOpen: count((e) => e.startsWith("circuit breaker open")),
+      otherErrors: count(
+        (e) => e !== "" && !e.startsWith("deadline exceeded") && !e.startsWith("circuit breaker open"),
+      ),
+      fallbacksAnswered: requests.filter((r) =>
+        rig.results.some((x) => x.id === fallbackId(r.id) && x.error === null),
+      ).length,
+      feedback: Object.fromEntries(
+        ["TIMEOUT", "ERROR", "USEFUL", "NOT_USEFUL"].map((o) => [
+          o,
+          rig.feedback.filter((f) => f.outcome === o && requests.some((r) => r.id === f.requestId)).length,
+        ]),
+      ),
+      ...extra,
+    })}`,
+  );
+}
+
+/**
+ * Before the fault: one request at a time until the model answers one in time. The first calls of a
+ * freshly loaded model on a busy 2-core machine can take longer than the tier's 4 s timeout, so a
+ * fixed batch of "healthy" requests failed there; polling (bounded) waits for the model instead.
+ */
+async function untilHealthy(rig: TierRig): Promise<ReasoningRequest[]> {
+  const sent: ReasoningRequest[] = [];
+  await h.waitFor(
+    "a model answer before the fault",
+    async () => {
+      const batch = await rig.request([SOURCES[sent.length % SOURCES.length]!], `healthy${sent.length}`);
+      sent.push(...batch);
+      await rig.settled(batch);
+      return batch.every((r) => rig.phi2Of(r.id)[0]?.error === null) ? true : undefined;
+    },
+    180_000,
+  );
+  return sent;
+}
+
 /** Waits until feedback exists for every failed phi2 result and returns the outcomes by request id. */
 async function feedbackFor(rig: TierRig, requests: ReasoningRequest[]): Promise<Map<string, string>> {
   const failed = requests.filter((r) => rig.phi2Of(r.id)[0]!.error !== null).map((r) => r.id);
@@ -262,9 +315,7 @@ describe("model faults", () => {
   it("a serve-model that hangs (SIGSTOP): deadlines fire, the breaker opens, requests fall back and end as TIMEOUT or ERROR feedback; after SIGCONT the tier answers again", async () => {
     const model = await serveModel();
     const rig = await tierRig(model.url, "tiny");
-    const healthy = await rig.request(SOURCES.slice(0, 3), "healthy");
-    await rig.settled(healthy);
-    expect(healthy.map((r) => rig.phi2Of(r.id)[0]!.error)).toEqual([null, null, null]);
+    const healthy = await untilHealthy(rig);
 
     model.child.process.kill("SIGSTOP");
     const hung = await rig.request(SOURCES, "hung");
@@ -279,6 +330,7 @@ describe("model faults", () => {
       const error = rig.phi2Of(r.id)[0]!.error!;
       expect(outcomes.get(r.id), error).toBe(error.startsWith("deadline exceeded") ? "TIMEOUT" : "ERROR");
     }
+    report("serve-model SIGSTOP", rig, hung);
     const text = await rig.metrics();
     const name = "spikemesh_escalation_tier_backend_failures_total";
     expect(counter(text, name, 'kind="timeout"')).toBeGreaterThan(0);
@@ -305,9 +357,7 @@ describe("model faults", () => {
   it("a serve-model that crashes (SIGKILL): calls fail as unreachable, the breaker opens, requests fall back with ERROR feedback; a restarted server is used again", async () => {
     const model = await serveModel();
     const rig = await tierRig(model.url, "tiny");
-    const healthy = await rig.request(SOURCES.slice(0, 3), "healthy");
-    await rig.settled(healthy);
-    expect(healthy.every((r) => rig.phi2Of(r.id)[0]!.error === null)).toBe(true);
+    const healthy = await untilHealthy(rig);
 
     model.child.process.kill("SIGKILL");
     expect((await exited(model.child.process)).signal).toBe("SIGKILL");
@@ -319,6 +369,7 @@ describe("model faults", () => {
     expect(errors.filter((e) => e.startsWith("circuit breaker open")).length).toBeGreaterThan(0);
     const outcomes = await feedbackFor(rig, down);
     expect([...outcomes.values()].every((o) => o === "ERROR")).toBe(true);
+    report("serve-model SIGKILL", rig, down);
 
     // The same port again: once the breaker lets a trial through, the tier answers.
     const port = new URL(model.url).port;
@@ -353,6 +404,7 @@ describe("model faults", () => {
       [],
     );
     await feedbackFor(rig, requests);
+    report("garbage", rig, requests, { serverReceived: server.received });
     expect(rig.control.filter((c) => c.reason.includes("tier phi2"))).toEqual([]);
     const text = await rig.metrics();
     expect(
@@ -377,6 +429,7 @@ describe("model faults", () => {
     expect(timeouts.length).toBeGreaterThan(0);
     const outcomes = await feedbackFor(rig, requests);
     for (const r of timeouts) expect(outcomes.get(r.id)).toBe("TIMEOUT");
+    report("slow", rig, requests, { serverReceived: server.received });
     // Timeouts are not retried and the breaker stopped calls: fewer calls than requests.
     expect(server.received).toBeLessThan(requests.length);
   }, 300_000);
