@@ -357,7 +357,7 @@ describe("model faults", () => {
   it("a serve-model that crashes (SIGKILL): calls fail as unreachable, the breaker opens, requests fall back with ERROR feedback; a restarted server is used again", async () => {
     const model = await serveModel();
     const rig = await tierRig(model.url, "tiny");
-    const healthy = await untilHealthy(rig);
+    await untilHealthy(rig);
 
     model.child.process.kill("SIGKILL");
     expect((await exited(model.child.process)).signal).toBe("SIGKILL");

@@ -98,11 +98,15 @@ describe("recorded answers", { timeout: 240_000 }, () => {
 
     // Other windows give other request ids: the cases are still found (same source, first spike).
     const wide = loadConfig({ env: {}, flags: { nodes: { router: { windowMs: 30_000 } } } });
-    const widened = await whatIfRun(recording, "wide", wide, { answers: { kind: "recorded", file: recording } });
+    const widened = await whatIfRun(recording, "wide", wide, {
+      answers: { kind: "recorded", file: recording },
+    });
     expect(widened.recordedAnswers).toEqual({ recorded: modelRequests(widened), missing: 0 });
     // A more sensitive filter escalates cases run A never saw: the rules heuristic answers those.
     const eager = loadConfig({ env: {}, flags: { nodes: { "snn-filter": { zDeadband: 1 } } } });
-    const other = await whatIfRun(recording, "eager", eager, { answers: { kind: "recorded", file: recording } });
+    const other = await whatIfRun(recording, "eager", eager, {
+      answers: { kind: "recorded", file: recording },
+    });
     expect(other.recordedAnswers!.recorded + other.recordedAnswers!.missing).toBe(modelRequests(other));
     expect(other.recordedAnswers!.missing).toBeGreaterThan(0);
     expect(formatWhatIf(recorded, other)).toMatch(
