@@ -90,13 +90,22 @@ export interface KafkaHarness {
 
 let nameSeq = 0;
 
-/** `brokers`: another broker than the shared test broker (e.g. one a test starts and restarts itself). */
-export async function kafkaHarness(options: { brokers?: string } = {}): Promise<KafkaHarness> {
+/**
+ * `brokers`: another broker than the shared test broker (e.g. one a test starts and restarts itself).
+ * `registryUrl`: a running Confluent-compatible registry instead of a fresh embedded one.
+ */
+export async function kafkaHarness(
+  options: { brokers?: string; registryUrl?: string } = {},
+): Promise<KafkaHarness> {
   const brokers = options.brokers ?? inject("kafkaBrokers");
   const logger = silentLogger();
   const tmp = await tempDir("spikemesh-it-");
-  const registry = new SchemaRegistryServer({ dataDir: join(tmp.dir, "registry"), port: 0 });
-  const registryUrl = await registry.start();
+  let registry: SchemaRegistryServer | undefined;
+  let registryUrl = options.registryUrl;
+  if (registryUrl === undefined) {
+    registry = new SchemaRegistryServer({ dataDir: join(tmp.dir, "registry"), port: 0 });
+    registryUrl = await registry.start();
+  }
   const codec = new RegistryCodec(new RegistrySerde({ url: registryUrl }));
   const stems: string[] = [];
   const transports: KafkaTransport[] = [];
@@ -234,7 +243,7 @@ export async function kafkaHarness(options: { brokers?: string } = {}): Promise<
       } finally {
         for (const t of transports) await t.close().catch(() => undefined);
         if (rawAdminConnected !== null) await rawAdmin.disconnect().catch(() => undefined);
-        await registry.close();
+        await registry?.close();
         await tmp.remove();
       }
     },
