@@ -113,7 +113,8 @@ export class PartitionLog {
 
   /** Encodes and appends records; returns the offset of the first. */
   append(records: readonly EncodableRecord[]): number {
-    const batch = encodeBatch(records, this.highOffset);
+    // Written out before anything else encodes, so the shared scratch buffer is safe here.
+    const batch = encodeBatch(records, this.highOffset, true);
     this.appendEncoded(batch);
     return batch.baseOffset;
   }

@@ -1,6 +1,6 @@
-import { crc32 } from "node:zlib";
 import { SpikemeshError } from "../errors.js";
 import type { Headers, IncomingRecord } from "../transport/transport.js";
+import { crc32Range } from "./crc32.js";
 
 /**
  * Record framing of the embedded log's segment files. Every record is one frame, little-endian:
@@ -55,8 +55,36 @@ function headerBytes(headers: Headers | undefined): number {
   return n;
 }
 
-/** Encodes `records` with consecutive offsets from `baseOffset`; the last one ends the batch. */
-export function encodeBatch(records: readonly EncodableRecord[], baseOffset: number): EncodedBatch {
+/** Batches up to this size reuse one scratch buffer when the caller writes them at once. */
+const SCRATCH_MAX_BYTES = 4 * 1024 * 1024;
+let scratch = Buffer.alloc(0);
+let scratchView = new DataView(scratch.buffer, scratch.byteOffset, 0);
+
+/** A buffer of `total` bytes with a DataView over it: the shared scratch when `reuse` allows. */
+function output(total: number, reuse: boolean): { buffer: Buffer; view: DataView } {
+  if (!reuse || total > SCRATCH_MAX_BYTES) {
+    const buffer = Buffer.allocUnsafe(total);
+    return { buffer, view: new DataView(buffer.buffer, buffer.byteOffset, total) };
+  }
+  if (scratch.length < total) {
+    scratch = Buffer.allocUnsafeSlow(
+      Math.min(SCRATCH_MAX_BYTES, Math.max(total, scratch.length * 2, 64 * 1024)),
+    );
+    scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.length);
+  }
+  return { buffer: scratch.subarray(0, total), view: scratchView };
+}
+
+/**
+ * Encodes `records` with consecutive offsets from `baseOffset`; the last one ends the batch.
+ * With `reuse`, the batch is encoded into a scratch buffer shared by every log, valid only until
+ * the next `encodeBatch(…, true)`: for callers that write it out at once (`PartitionLog.append`).
+ */
+export function encodeBatch(
+  records: readonly EncodableRecord[],
+  baseOffset: number,
+  reuse = false,
+): EncodedBatch {
   const count = records.length;
   let total = 0;
   for (let i = 0; i < count; i++) {
@@ -68,7 +96,7 @@ export function encodeBatch(records: readonly EncodableRecord[], baseOffset: num
       (r.value === null ? 0 : r.value.length) +
       headerBytes(r.headers);
   }
-  const buffer = Buffer.allocUnsafe(total);
+  const { buffer, view } = output(total, reuse);
   const recordStarts = new Uint32Array(count);
   let maxTimestampMs = Number.NEGATIVE_INFINITY;
   let pos = 0;
@@ -76,30 +104,48 @@ export function encodeBatch(records: readonly EncodableRecord[], baseOffset: num
     const r = records[i]!;
     recordStarts[i] = pos;
     const bodyStart = pos + FRAME_HEADER_BYTES;
-    let p = bodyStart;
-    buffer[p] = i === count - 1 ? ATTR_BATCH_END : 0;
-    buffer.writeDoubleLE(baseOffset + i, p + OFFSET_AT);
-    buffer.writeDoubleLE(r.timestampMs, p + TIMESTAMP_AT);
-    p += KEY_LENGTH_AT;
-    p = writeBytes(buffer, p, r.key);
+    buffer[bodyStart] = i === count - 1 ? ATTR_BATCH_END : 0;
+    view.setFloat64(bodyStart + OFFSET_AT, baseOffset + i, true);
+    view.setFloat64(bodyStart + TIMESTAMP_AT, r.timestampMs, true);
+    let p = writeBytes(buffer, bodyStart + KEY_LENGTH_AT, r.key);
     p = writeBytes(buffer, p, r.value);
-    p = writeHeaders(buffer, p, r.headers);
-    buffer.writeUInt32LE(p - bodyStart, pos);
-    buffer.writeUInt32LE(crc32(buffer.subarray(bodyStart, p)), pos + 4);
+    p = r.headers === undefined ? writeU16(buffer, p, 0) : writeHeaders(buffer, p, r.headers);
+    writeU32(buffer, pos, p - bodyStart);
+    writeU32(buffer, pos + 4, crc32Range(buffer, bodyStart, p));
     if (r.timestampMs > maxTimestampMs) maxTimestampMs = r.timestampMs;
     pos = p;
   }
   return { buffer, baseOffset, count, maxTimestampMs, recordStarts };
 }
 
+/** Little-endian u32 at `at` (the caller sized the buffer: no range checks). */
+function writeU32(buffer: Buffer, at: number, v: number): void {
+  buffer[at] = v;
+  buffer[at + 1] = v >>> 8;
+  buffer[at + 2] = v >>> 16;
+  buffer[at + 3] = v >>> 24;
+}
+
+function writeU16(buffer: Buffer, at: number, v: number): number {
+  buffer[at] = v;
+  buffer[at + 1] = v >>> 8;
+  return at + 2;
+}
+
+/** Copies below this length are a byte loop: cheaper than a `set` call for keys and small values. */
+const LOOP_COPY_BYTES = 32;
+
 function writeBytes(buffer: Buffer, at: number, bytes: Buffer | null): number {
   if (bytes === null) {
-    buffer.writeInt32LE(-1, at);
+    writeU32(buffer, at, 0xffffffff);
     return at + 4;
   }
-  buffer.writeInt32LE(bytes.length, at);
-  buffer.set(bytes, at + 4);
-  return at + 4 + bytes.length;
+  const n = bytes.length;
+  writeU32(buffer, at, n);
+  const start = at + 4;
+  if (n < LOOP_COPY_BYTES) for (let i = 0; i < n; i++) buffer[start + i] = bytes[i]!;
+  else buffer.set(bytes, start);
+  return start + n;
 }
 
 function writeHeaders(buffer: Buffer, at: number, headers: Headers | undefined): number {
@@ -138,7 +184,7 @@ export function frameAttributes(buf: Buffer, frameStart: number): number {
 /** True when the frame's stored CRC matches its body. */
 export function frameCrcMatches(buf: Buffer, frameStart: number, bodyLength: number): boolean {
   const bodyStart = frameStart + FRAME_HEADER_BYTES;
-  return crc32(buf.subarray(bodyStart, bodyStart + bodyLength)) === buf.readUInt32LE(frameStart + 4);
+  return crc32Range(buf, bodyStart, bodyStart + bodyLength) === buf.readUInt32LE(frameStart + 4);
 }
 
 /** Rewrites the attributes of a frame in place and refreshes its CRC (used by compaction). */
@@ -146,7 +192,7 @@ export function setFrameAttributes(buf: Buffer, frameStart: number, attributes: 
   const bodyStart = frameStart + FRAME_HEADER_BYTES;
   const bodyLength = buf.readUInt32LE(frameStart);
   buf[bodyStart] = attributes;
-  buf.writeUInt32LE(crc32(buf.subarray(bodyStart, bodyStart + bodyLength)), frameStart + 4);
+  buf.writeUInt32LE(crc32Range(buf, bodyStart, bodyStart + bodyLength), frameStart + 4);
 }
 
 /** Key bytes of a frame as a binary-safe string (for compaction maps), or null. */
