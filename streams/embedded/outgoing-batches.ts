@@ -4,7 +4,7 @@ import type { KeyPartitioner } from "../transport/partitioner.js";
 import type { OutgoingRecord, RecordMetadata } from "../transport/transport.js";
 import type { PartitionLog } from "./partition-log.js";
 import { type EncodableRecord, FRAME_HEADER_BYTES, MIN_BODY_BYTES } from "./record-codec.js";
-import type { TopicRegistry } from "./topic-registry.js";
+import type { EmbeddedTopic, TopicRegistry } from "./topic-registry.js";
 
 /** The records of one send that go to one partition, with their positions in the input. */
 export interface PartitionBatch {
@@ -40,9 +40,15 @@ function invalid(message: string, topic: string, partition?: number): SpikemeshE
 export function groupByPartition(records: readonly OutgoingRecord[], deps: BatchingDeps): PartitionBatch[] {
   const batches = new Map<PartitionLog, PartitionBatch>();
   const now = deps.clock.nowMs();
+  // Sends usually go to one topic: look it up when the name changes, not per record.
+  let topicName: string | undefined;
+  let topic: EmbeddedTopic | undefined;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    const topic = deps.registry.require(r.topic);
+    if (r.topic !== topicName || topic === undefined) {
+      topic = deps.registry.require(r.topic);
+      topicName = r.topic;
+    }
     const count = topic.config.partitions;
     if (!isBytes(r.key) || !isBytes(r.value)) {
       throw invalid(`record ${i} for ${r.topic}: key and value must be Buffer or null`, r.topic);

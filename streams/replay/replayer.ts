@@ -83,13 +83,15 @@ export async function replayRecording(
   try {
     let firstTs: number | undefined;
     let startedWall = 0;
+    const signal = options.signal;
+    const shifted = options.timestamps === "shifted";
     // Per recorded topic: its target, partition count and schema ids (looked up once per topic run,
     // not per record: this loop runs at up to a million records a second).
     let lastTopic: string | undefined;
     let target: TargetState | undefined;
     for await (const records of reader.recordBatches()) {
       for (const rec of records) {
-        if (options.signal?.aborted) break;
+        if (signal?.aborted) break;
         if (rec.topic !== lastTopic) {
           lastTopic = rec.topic;
           target =
@@ -107,7 +109,7 @@ export async function replayRecording(
           const dueWall = startedWall + (rec.timestampMs - firstTs) / speed;
           if (dueWall > now()) {
             await flush();
-            await (options.sleep ?? ((ms: number) => delay(ms, options.signal)))(dueWall - now());
+            await (options.sleep ?? ((ms: number) => delay(ms, signal)))(dueWall - now());
           }
         }
         if (target.partitions === undefined) {
@@ -116,20 +118,19 @@ export async function replayRecording(
         }
         const ready = ids.rewrite(rec, target.schemaIds);
         const value = ready === undefined ? await ids.resolve(rec, topic, target.schemaIds) : ready;
-        const out: OutgoingRecord = {
+        batch.push({
           topic,
           key: rec.key,
           value,
           headers: rec.headers,
-          timestampMs:
-            options.timestamps === "shifted" ? startedWall + (rec.timestampMs - firstTs) : rec.timestampMs,
-        };
-        if (rec.partition < target.partitions) out.partition = rec.partition;
-        batch.push(out);
+          timestampMs: shifted ? startedWall + (rec.timestampMs - firstTs) : rec.timestampMs,
+          // A record keeps its partition when the target topic has it; otherwise its key picks one.
+          partition: rec.partition < target.partitions ? rec.partition : undefined,
+        });
         target.sent++;
         if (batch.length >= BATCH) await flush();
       }
-      if (options.signal?.aborted) break;
+      if (signal?.aborted) break;
     }
     await flush();
   } finally {
