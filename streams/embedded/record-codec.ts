@@ -111,7 +111,7 @@ export function encodeBatch(
     p = writeBytes(buffer, p, r.value);
     p = r.headers === undefined ? writeU16(buffer, p, 0) : writeHeaders(buffer, p, r.headers);
     writeU32(buffer, pos, p - bodyStart);
-    writeU32(buffer, pos + 4, crc32Range(buffer, bodyStart, p));
+    writeU32(buffer, pos + 4, crc32Range(buffer, bodyStart, p, view));
     if (r.timestampMs > maxTimestampMs) maxTimestampMs = r.timestampMs;
     pos = p;
   }

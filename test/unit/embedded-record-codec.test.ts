@@ -40,12 +40,15 @@ function sample(): EncodableRecord[] {
 
 describe("embedded record codec", () => {
   it("crc32Range equals zlib.crc32 for every length up to 600 bytes and at any start", () => {
-    const data = bytes(2_048, 42);
+    // A view at an odd byte offset of its memory, read with and without a caller's DataView.
+    const data = Buffer.concat([Buffer.alloc(3), bytes(2_048, 42)]).subarray(3);
+    const view = new DataView(data.buffer, data.byteOffset, data.length);
     const wrong: string[] = [];
     for (let length = 0; length <= 600; length++) {
       for (const start of [0, 1, 3, 7, 1_000]) {
         const want = crc32(data.subarray(start, start + length));
         if (crc32Range(data, start, start + length) !== want) wrong.push(`${start}+${length}`);
+        if (crc32Range(data, start, start + length, view) !== want) wrong.push(`view ${start}+${length}`);
       }
     }
     expect(wrong).toEqual([]);
