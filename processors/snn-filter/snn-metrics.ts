@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Registry } from "prom-client";
-import { counter, gauge } from "../../streams/index.js";
+import { counter, gauge, type HotCounter, hotCounter } from "../../streams/index.js";
 
 /** Why a record was rejected: a bounded label value. */
 export type InvalidReason =
@@ -13,7 +13,8 @@ export type InvalidReason =
 
 /** The SNN filter's metric catalogue; labels are bounded (processor, partition, reason), never keys. */
 export interface SnnMetrics {
-  events: Counter<"processor" | "partition">;
+  /** Per record: a hot counter (bind a child once; see streams/metrics/hot-metrics.ts). */
+  events: HotCounter<"processor" | "partition">;
   spikes: Counter<"processor" | "partition">;
   keys: Gauge<"processor" | "partition">;
   invalid: Counter<"processor" | "partition" | "reason">;
@@ -23,7 +24,7 @@ export interface SnnMetrics {
 
 export function snnMetrics(registry: Registry): SnnMetrics {
   return {
-    events: counter(registry, {
+    events: hotCounter(registry, {
       name: "spikemesh_snn_events_total",
       help: "Events the SNN filters received (telemetry samples; log lines under processor snn-log-filter), valid or not",
       labelNames: ["processor", "partition"],

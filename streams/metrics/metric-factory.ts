@@ -7,6 +7,7 @@ import {
   type HistogramConfiguration,
   Registry,
 } from "prom-client";
+import { HotCounter, HotHistogram, registerHot } from "./hot-metrics.js";
 
 /**
  * Metrics live in an injected registry (never prom-client's global one; see `disabledMetrics` for
@@ -42,6 +43,30 @@ export function histogram<L extends string>(
   const existing = registry.getSingleMetric(config.name);
   if (existing) return existing as Histogram<L>;
   return new Histogram<L>({ ...config, registers: [registry] });
+}
+
+/**
+ * A counter for the per-record path (see hot-metrics.ts): bind a child with `labels()` once, then
+ * `inc()` costs a few additions instead of a label hash.
+ */
+export function hotCounter<L extends string>(
+  registry: Registry,
+  config: { name: string; help: string; labelNames: readonly L[] },
+): HotCounter<L> {
+  if (isMetricsDisabled(registry)) return NOOP_METRIC as unknown as HotCounter<L>;
+  return registerHot(registry, new HotCounter<L>(config.name, config.help, config.labelNames));
+}
+
+/** A histogram for the per-record path (see hot-metrics.ts), observed through bound children. */
+export function hotHistogram<L extends string>(
+  registry: Registry,
+  config: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[] },
+): HotHistogram<L> {
+  if (isMetricsDisabled(registry)) return NOOP_METRIC as unknown as HotHistogram<L>;
+  return registerHot(
+    registry,
+    new HotHistogram<L>(config.name, config.help, config.labelNames, config.buckets),
+  );
 }
 
 /** Latency buckets in seconds, 100 µs to 60 s. */

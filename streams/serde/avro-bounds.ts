@@ -23,12 +23,14 @@ interface AvscType {
  * block count fits in the bytes present. One pass, no allocation, O(bytes): run it before
  * `fromBuffer`, because avsc reads an array or map block of the count the data claims, one item at a
  * time and past the end of the buffer, so a few hostile bytes claiming 2^60 entries keep a decode
- * (and the event loop) busy for hours.
+ * (and the event loop) busy for hours. The walk is compiled once per type (a closure per schema
+ * node, cached on the type), so the per-record cost is the bytes' varints and nothing else.
  */
 export function avroBoundsError(type: avro.Type, bytes: Buffer, start = 0): AvroBoundsError | null {
-  const cursor = { pos: start };
+  const skip = skipperOf(type as unknown as AvscType);
+  at = start;
   try {
-    skip(type as unknown as AvscType, bytes, cursor, new Map());
+    skip(bytes);
     return null;
   } catch (err) {
     if (err instanceof AvroBoundsError) return err;
@@ -36,82 +38,141 @@ export function avroBoundsError(type: avro.Type, bytes: Buffer, start = 0): Avro
   }
 }
 
-function skip(type: AvscType, buf: Buffer, c: { pos: number }, minSizes: Map<AvscType, number>): void {
-  const need = (n: number, what: string) => {
-    if (c.pos + n > buf.length) {
-      throw new AvroBoundsError(`${what} needs ${n} bytes at byte ${c.pos}, only ${buf.length - c.pos} left`);
-    }
-    c.pos += n;
-  };
-  const name = type.typeName;
-  if (type.underlyingType) {
-    skip(type.underlyingType, buf, c, minSizes);
-    return;
+/** Advances `at` past one value of its type in `buf`, or throws AvroBoundsError. */
+type Skipper = (buf: Buffer) => void;
+
+/**
+ * The read position of the walk in progress. Module state rather than an argument so that a
+ * skipper returns nothing and allocates nothing; walks are synchronous, so they never interleave.
+ */
+let at = 0;
+
+const compiled = new WeakMap<AvscType, Skipper>();
+
+function skipperOf(type: AvscType): Skipper {
+  return compiled.get(type) ?? compile(type);
+}
+
+function need(buf: Buffer, n: number, what: string): void {
+  if (at + n > buf.length) {
+    throw new AvroBoundsError(`${what} needs ${n} bytes at byte ${at}, only ${buf.length - at} left`);
   }
+  at += n;
+}
+
+const skipNothing: Skipper = () => undefined;
+const skipVarint: Skipper = (buf) => {
+  readLong(buf);
+};
+const skipBoolean: Skipper = (buf) => need(buf, 1, "a boolean");
+const skipFloat: Skipper = (buf) => need(buf, 4, "a float");
+const skipDouble: Skipper = (buf) => need(buf, 8, "a double");
+const lengthPrefixed =
+  (name: "bytes" | "string"): Skipper =>
+  (buf) => {
+    const length = readLong(buf);
+    if (length < 0) throw new AvroBoundsError(`a ${name} has negative length ${length} at byte ${at}`);
+    if (at + length > buf.length) need(buf, length, `a ${name} of ${length} bytes`);
+    at += length;
+  };
+const skipString = lengthPrefixed("string");
+const skipBytes = lengthPrefixed("bytes");
+
+function compile(type: AvscType): Skipper {
+  if (type.underlyingType) {
+    const skip = skipperOf(type.underlyingType);
+    compiled.set(type, skip);
+    return skip;
+  }
+  const name = type.typeName;
+  let skip: Skipper;
   switch (name) {
     case "null":
-      return;
+      skip = skipNothing;
+      break;
     case "boolean":
-      need(1, "a boolean");
-      return;
+      skip = skipBoolean;
+      break;
     case "int":
     case "long":
     case "enum":
-      readLong(buf, c);
-      return;
+      skip = skipVarint;
+      break;
     case "float":
-      need(4, "a float");
-      return;
+      skip = skipFloat;
+      break;
     case "double":
-      need(8, "a double");
-      return;
-    case "fixed":
-      need(type.size ?? 0, "a fixed");
-      return;
+      skip = skipDouble;
+      break;
+    case "fixed": {
+      const size = type.size ?? 0;
+      skip = (buf) => need(buf, size, "a fixed");
+      break;
+    }
     case "bytes":
-    case "string": {
-      const length = readLong(buf, c);
-      if (length < 0) throw new AvroBoundsError(`a ${name} has negative length ${length} at byte ${c.pos}`);
-      need(length, `a ${name} of ${length} bytes`);
-      return;
+      skip = skipBytes;
+      break;
+    case "string":
+      skip = skipString;
+      break;
+    case "record": {
+      // Registered before its fields are compiled, so a recursive record refers to itself.
+      const fields: Skipper[] = [];
+      skip = (buf) => {
+        for (let i = 0; i < fields.length; i++) fields[i]!(buf);
+      };
+      compiled.set(type, skip);
+      for (const field of type.fields ?? []) fields.push(skipperOf(field.type));
+      return skip;
     }
-    case "record":
-      for (const field of type.fields ?? []) skip(field.type, buf, c, minSizes);
-      return;
     case "array":
-    case "map": {
-      const item = (name === "array" ? type.itemsType : type.valuesType)!;
-      const minItem = minSize(item, minSizes) + (name === "map" ? 1 : 0);
-      for (;;) {
-        let count = readLong(buf, c);
-        if (count === 0) return;
-        if (count < 0) {
-          count = -count;
-          readLong(buf, c); // block size in bytes
-        }
-        const left = buf.length - c.pos;
-        if (minItem > 0 ? count * minItem > left : count > MAX_EMPTY_ITEMS) {
-          throw new AvroBoundsError(
-            `a${name === "array" ? "n array" : " map"} block claims ${count} entries with ${left} bytes left`,
-          );
-        }
-        for (let i = 0; i < count; i++) {
-          if (name === "map") skip({ typeName: "string" }, buf, c, minSizes);
-          skip(item, buf, c, minSizes);
-        }
-      }
-    }
+    case "map":
+      skip = collectionSkipper(type, name);
+      break;
     default: {
-      if (name.startsWith("union")) {
-        const index = readLong(buf, c);
-        const branch = type.types?.[index];
-        if (!branch) throw new AvroBoundsError(`union branch ${index} does not exist (byte ${c.pos})`);
-        skip(branch, buf, c, minSizes);
-        return;
-      }
-      throw new Error(`avroBoundsError: unexpected Avro type ${name}`);
+      if (!name.startsWith("union")) throw new Error(`avroBoundsError: unexpected Avro type ${name}`);
+      const branches: Skipper[] = [];
+      skip = (buf) => {
+        const index = readLong(buf);
+        const branch = branches[index];
+        if (!branch) throw new AvroBoundsError(`union branch ${index} does not exist (byte ${at})`);
+        branch(buf);
+      };
+      compiled.set(type, skip);
+      for (const branch of type.types ?? []) branches.push(skipperOf(branch));
+      return skip;
     }
   }
+  compiled.set(type, skip);
+  return skip;
+}
+
+function collectionSkipper(type: AvscType, name: "array" | "map"): Skipper {
+  const itemType = (name === "array" ? type.itemsType : type.valuesType)!;
+  const isMap = name === "map";
+  const minItem = minSize(itemType, new Map()) + (isMap ? 1 : 0);
+  let item: Skipper | undefined;
+  return (buf) => {
+    item ??= skipperOf(itemType); // lazily: the item type may be the record being compiled
+    for (;;) {
+      let count = readLong(buf);
+      if (count === 0) return;
+      if (count < 0) {
+        count = -count;
+        readLong(buf); // block size in bytes
+      }
+      const left = buf.length - at;
+      if (minItem > 0 ? count * minItem > left : count > MAX_EMPTY_ITEMS) {
+        throw new AvroBoundsError(
+          `a${isMap ? " map" : "n array"} block claims ${count} entries with ${left} bytes left`,
+        );
+      }
+      for (let i = 0; i < count; i++) {
+        if (isMap) skipString(buf);
+        item(buf);
+      }
+    }
+  };
 }
 
 /** Fewest bytes a value of `type` can encode to (0 for null and records of nulls). */
@@ -132,16 +193,16 @@ function minSize(type: AvscType, memo: Map<AvscType, number>): number {
   return size;
 }
 
-/** A zig-zag varint as a JS number (precision beyond 2^53 does not matter for bounds). */
-function readLong(buf: Buffer, c: { pos: number }): number {
+/** A zig-zag varint at `at` as a JS number (precision beyond 2^53 does not matter for bounds). */
+function readLong(buf: Buffer): number {
   let n = 0;
   let scale = 1;
   for (let i = 0; i < 10; i++) {
-    if (c.pos >= buf.length) throw new AvroBoundsError(`a varint runs past the end (byte ${c.pos})`);
-    const b = buf[c.pos++]!;
+    if (at >= buf.length) throw new AvroBoundsError(`a varint runs past the end (byte ${at})`);
+    const b = buf[at++]!;
     n += (b & 0x7f) * scale;
     scale *= 128;
     if ((b & 0x80) === 0) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
   }
-  throw new AvroBoundsError(`a varint is longer than 10 bytes (byte ${c.pos})`);
+  throw new AvroBoundsError(`a varint is longer than 10 bytes (byte ${at})`);
 }

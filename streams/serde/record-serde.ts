@@ -62,6 +62,8 @@ export class RegistrySerde {
   private readonly registeredBySchema = new WeakMap<object, Map<string, Promise<number>>>();
   private readonly writerIds = new Map<string, number>();
   private readonly readers = new WeakMap<object, ReaderEntry>();
+  /** Writer schemas by id (ids are immutable in a registry): decoding a known id needs no call. */
+  private readonly writers = new Map<number, avro.Type>();
 
   constructor(options: RegistrySerdeOptions) {
     this.url = options.url.replace(/\/+$/, "");
@@ -164,25 +166,34 @@ export class RegistrySerde {
    * and block counts are checked against the bytes first, see avro-bounds.ts); throws
    * TRANSIENT (retriable) when the registry cannot be reached to fetch a new schema id.
    */
-  async decode<T = unknown>(buffer: unknown, options: SerdeDecodeOptions = {}): Promise<T> {
-    if (!Buffer.isBuffer(buffer)) {
-      throw new DecodeError(
-        `cannot decode ${describeInput(buffer)}: expected a Buffer in the Confluent wire format`,
-      );
-    }
-    if (buffer.length < WIRE_HEADER_BYTES) {
-      throw new DecodeError(
-        `truncated record: ${buffer.length} bytes, the Confluent wire format needs at least ${WIRE_HEADER_BYTES} (magic byte and schema id)`,
-      );
-    }
-    if (buffer[0] !== 0) {
-      throw new DecodeError(
-        `wrong magic byte 0x${buffer[0]!.toString(16).padStart(2, "0")} (expected 0x00): not a Confluent wire-format record`,
-      );
-    }
+  async decode<T = unknown>(input: unknown, options: SerdeDecodeOptions = {}): Promise<T> {
+    const buffer = wireFramed(input);
     const id = buffer.readInt32BE(1);
+    let writer = this.writers.get(id);
+    if (writer === undefined) {
+      try {
+        writer = (await this.client.getSchema(id)) as unknown as avro.Type;
+      } catch (err) {
+        throw decodeCallError(err, id, buffer.length - WIRE_HEADER_BYTES, this.url);
+      }
+      this.writers.set(id, writer);
+    }
+    return this.decodeWith(buffer, id, writer, options) as T;
+  }
+
+  /**
+   * `decode` without a promise when the writer's schema id was seen before (no registry call
+   * needed); `NOT_CACHED` otherwise, and the caller awaits `decode`. Throws what `decode` throws.
+   */
+  decodeCached(input: unknown, options: SerdeDecodeOptions = {}): unknown {
+    const buffer = wireFramed(input);
+    const id = buffer.readInt32BE(1);
+    const writer = this.writers.get(id);
+    return writer === undefined ? NOT_CACHED : this.decodeWith(buffer, id, writer, options);
+  }
+
+  private decodeWith(buffer: Buffer, id: number, writer: avro.Type, options: SerdeDecodeOptions): unknown {
     try {
-      const writer = (await this.client.getSchema(id)) as unknown as avro.Type;
       const bounds = avroBoundsError(writer, buffer, WIRE_HEADER_BYTES);
       if (bounds !== null) {
         throw new DecodeError(
@@ -190,24 +201,32 @@ export class RegistrySerde {
           { cause: bounds },
         );
       }
-      if (options.readerSchema) return (await this.decodeAs(buffer, id, writer, options.readerSchema)) as T;
-      return (await this.client.decode(buffer)) as T;
+      const body = buffer.subarray(WIRE_HEADER_BYTES);
+      if (!options.readerSchema) return writer.fromBuffer(body);
+      return this.readerOf(options.readerSchema).type.fromBuffer(
+        body,
+        this.resolverOf(id, writer, options.readerSchema),
+      );
     } catch (err) {
       throw decodeCallError(err, id, buffer.length - WIRE_HEADER_BYTES, this.url);
     }
   }
 
-  private async decodeAs(
-    buffer: Buffer,
-    id: number,
-    writer: avro.Type,
-    readerSchema: AvroRecordSchema,
-  ): Promise<unknown> {
+  private readerOf(readerSchema: AvroRecordSchema): ReaderEntry {
     let entry = this.readers.get(readerSchema);
     if (!entry) {
       entry = { type: avro.Type.forSchema(readerSchema as unknown as avro.Schema), resolvers: new Map() };
       this.readers.set(readerSchema, entry);
     }
+    return entry;
+  }
+
+  private resolverOf(
+    id: number,
+    writer: avro.Type,
+    readerSchema: AvroRecordSchema,
+  ): ReturnType<avro.Type["createResolver"]> {
+    const entry = this.readerOf(readerSchema);
     let resolver = entry.resolvers.get(id);
     if (!resolver) {
       try {
@@ -220,8 +239,31 @@ export class RegistrySerde {
       }
       entry.resolvers.set(id, resolver);
     }
-    return entry.type.fromBuffer(buffer.subarray(WIRE_HEADER_BYTES), resolver);
+    return resolver;
   }
+}
+
+/** What `decodeCached` returns when the schema id still has to be fetched from the registry. */
+export const NOT_CACHED: unique symbol = Symbol("spikemesh.serde.notCached");
+
+/** `buffer` as a Confluent-framed record (magic byte and schema id present); DecodeError if it is not one. */
+function wireFramed(buffer: unknown): Buffer {
+  if (!Buffer.isBuffer(buffer)) {
+    throw new DecodeError(
+      `cannot decode ${describeInput(buffer)}: expected a Buffer in the Confluent wire format`,
+    );
+  }
+  if (buffer.length < WIRE_HEADER_BYTES) {
+    throw new DecodeError(
+      `truncated record: ${buffer.length} bytes, the Confluent wire format needs at least ${WIRE_HEADER_BYTES} (magic byte and schema id)`,
+    );
+  }
+  if (buffer[0] !== 0) {
+    throw new DecodeError(
+      `wrong magic byte 0x${buffer[0]!.toString(16).padStart(2, "0")} (expected 0x00): not a Confluent wire-format record`,
+    );
+  }
+  return buffer;
 }
 
 function describeInput(value: unknown): string {

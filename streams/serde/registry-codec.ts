@@ -1,7 +1,7 @@
 import type { RecordType } from "../../schemas/index.js";
 import { DecodeError, SpikemeshError } from "../errors.js";
-import type { RecordCodec } from "../topology/codec.js";
-import type { RegistrySerde } from "./record-serde.js";
+import { CODEC_PENDING, type RecordCodec } from "../topology/codec.js";
+import { NOT_CACHED, type RegistrySerde } from "./record-serde.js";
 import { valueSubject } from "./subject-name.js";
 
 export interface RegistryCodecOptions {
@@ -39,12 +39,23 @@ export class RegistryCodec implements RecordCodec {
   }
 
   async decode(topic: string, type: RecordType<unknown>, bytes: Buffer): Promise<unknown> {
+    this.checkSize(topic, bytes);
+    return this.serde.decode(bytes, { readerSchema: type.schema });
+  }
+
+  /** `decode` without a promise once the writer's schema id is cached (every record but the first). */
+  decodeSync(topic: string, type: RecordType<unknown>, bytes: Buffer): unknown {
+    this.checkSize(topic, bytes);
+    const value = this.serde.decodeCached(bytes, { readerSchema: type.schema });
+    return value === NOT_CACHED ? CODEC_PENDING : value;
+  }
+
+  private checkSize(topic: string, bytes: Buffer): void {
     if (bytes.length > this.maxRecordBytes) {
       throw new DecodeError(
         `record on ${topic} is ${bytes.length} bytes, over maxRecordBytes ${this.maxRecordBytes}`,
       );
     }
-    return this.serde.decode(bytes, { readerSchema: type.schema });
   }
 
   /** Decodes with the writer's own schema, whatever record it is (for `consume` and `inspect`). */

@@ -9,4 +9,13 @@ export interface RecordCodec {
   encode(topic: string, type: RecordType<unknown>, value: unknown): Promise<Buffer>;
   /** Throws DecodeError (bad framing, unknown schema id, truncated body, wrong record type). */
   decode(topic: string, type: RecordType<unknown>, bytes: Buffer): Promise<unknown>;
+  /**
+   * Optional: `decode` without a promise when nothing has to be fetched (the writer's schema is
+   * known); returns `CODEC_PENDING` otherwise, and the runtime awaits `decode`. Throws what `decode`
+   * throws.
+   */
+  decodeSync?(topic: string, type: RecordType<unknown>, bytes: Buffer): unknown;
 }
+
+/** What `RecordCodec.decodeSync` returns when the record can only be decoded asynchronously. */
+export const CODEC_PENDING: unique symbol = Symbol("spikemesh.codec.pending");

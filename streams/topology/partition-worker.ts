@@ -4,7 +4,7 @@ import { SpikemeshError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { encodeStoreValue } from "../state/kv-store.js";
 import type { IncomingRecord, OutgoingRecord, Producer, TopicPartition } from "../transport/transport.js";
-import type { RecordCodec } from "./codec.js";
+import { CODEC_PENDING, type RecordCodec } from "./codec.js";
 import { deadLetter } from "./dlq.js";
 import { backoffMs, classifyFailure } from "./failure-policy.js";
 import type { AnyProcessorSpec, Rec } from "./processor.js";
@@ -56,21 +56,11 @@ export class PartitionWorker {
 
   /** Metric children bound once (prom-client hashes a label object on every call otherwise). */
   private readonly processSeconds: { observe(value: number): void };
-  private recordsIn: { topic: string; child: { inc(value?: number): void } } | undefined;
+  private readonly recordsIn: { inc(value?: number): void };
 
   constructor(private readonly deps: WorkerDeps) {
     this.processSeconds = deps.metrics.processSeconds.labels({ processor: deps.processor });
-  }
-
-  /** The records-in counter of `topic` (a worker reads one topic, so this binds once). */
-  private recordsInOf(topic: string): { inc(value?: number): void } {
-    if (this.recordsIn?.topic !== topic) {
-      this.recordsIn = {
-        topic,
-        child: this.deps.metrics.recordsIn.labels({ processor: this.deps.processor, topic }),
-      };
-    }
-    return this.recordsIn.child;
+    this.recordsIn = deps.metrics.recordsIn.labels({ processor: deps.processor, topic: deps.tp.topic });
   }
 
   get queued(): number {
@@ -144,9 +134,24 @@ export class PartitionWorker {
     });
   }
 
+  /**
+   * Takes batches off the queue until it is empty. At-least-once, a batch's send and commit run
+   * while the next batch is processed, and that batch is published only after them, so sends and
+   * commits keep their order and no commit covers a record whose outputs were not sent. Exactly-once
+   * publishes each batch (one transaction) before the next.
+   */
   private async drain(): Promise<void> {
+    let publishing: Promise<void> | null = null;
     try {
-      while (this.queued > 0 && !this.deps.task.signal.aborted) {
+      for (;;) {
+        if (this.queued === 0 || this.deps.task.signal.aborted) {
+          if (!publishing) return;
+          // Records may arrive while the last publish is in flight: look again after it.
+          const last: Promise<void> = publishing;
+          publishing = null;
+          await last;
+          continue;
+        }
         const end = Math.min(this.queue.length, this.head + this.deps.settings.maxBatchRecords);
         const batch = this.queue.slice(this.head, end);
         this.head = end;
@@ -154,7 +159,20 @@ export class PartitionWorker {
           this.queue = this.queue.slice(this.head);
           this.head = 0;
         }
-        await this.runBatch(batch);
+        const done = await this.runBatch(batch);
+        if (publishing) {
+          const previous: Promise<void> = publishing;
+          publishing = null;
+          await previous;
+        }
+        if (done) {
+          const sent = this.publish(done.out, done.nextOffset);
+          if (this.deps.settings.exactlyOnce) await sent;
+          else {
+            publishing = sent;
+            sent.catch(() => undefined); // awaited before the next publish or the end of the drain
+          }
+        }
         this.deps.onProgress();
       }
     } catch (err) {
@@ -163,39 +181,88 @@ export class PartitionWorker {
     }
   }
 
-  private async runBatch(batch: Item[]): Promise<void> {
+  /** Processes a batch; returns what to publish (outputs, dead letters, store changes, next offset), if anything. */
+  private async runBatch(batch: Item[]): Promise<{ out: OutgoingRecord[]; nextOffset: number } | null> {
     const out: OutgoingRecord[] = [];
     let nextOffset = -1;
-    for (const item of batch) {
-      if (item.kind === "tick") {
-        this.tickQueued = false;
-        out.push(...(await this.encodeAll(await this.deps.task.fireWall(item.nowMs))));
-        continue;
+    let started = 0;
+    try {
+      for (const item of batch) {
+        if (item.kind === "tick") {
+          this.tickQueued = false;
+          out.push(...(await this.encodeAll(await this.deps.task.fireWall(item.nowMs))));
+          continue;
+        }
+        started++;
+        let done = this.processOne(item.rec, out);
+        if (done !== true && done !== false) done = await done;
+        if (!done) break;
+        nextOffset = item.rec.offset + 1;
       }
-      const done = await this.processOne(item.rec, out);
-      if (!done) break;
-      nextOffset = item.rec.offset + 1;
+    } finally {
+      // Counted per batch: prom-client hashes the labels on every inc().
+      if (started > 0) this.recordsIn.inc(started);
     }
     this.appendStoreChanges(out);
-    if (out.length === 0 && nextOffset < 0) return;
-    await this.publish(out, nextOffset);
+    return out.length === 0 && nextOffset < 0 ? null : { out, nextOffset };
   }
 
-  /** Returns false when the task was aborted (shutdown): the record stays uncommitted. */
-  private async processOne(rec: IncomingRecord, out: OutgoingRecord[]): Promise<boolean> {
-    const { metrics, processor, spec, settings } = this.deps;
-    this.recordsInOf(rec.topic).inc();
+  /**
+   * Decodes and processes one record, appending what it produced (or its dead letter) to `out`.
+   * Returns false when the task was aborted (shutdown): the record stays uncommitted. Without a
+   * promise when the codec decodes from cache, the processor is synchronous, no timer is due and
+   * nothing was forwarded, which is most records of a filter; anything else continues in
+   * `processAsync`.
+   */
+  private processOne(rec: IncomingRecord, out: OutgoingRecord[]): boolean | Promise<boolean> {
     const started = performance.now();
+    let forwarded: Forwarded[] | Promise<Forwarded[]>;
+    try {
+      forwarded = this.attempt(rec);
+    } catch (err) {
+      return this.processAsync(rec, out, started, { error: err });
+    }
+    if (!Array.isArray(forwarded) || forwarded.length > 0) {
+      return this.processAsync(rec, out, started, { forwarded });
+    }
+    this.processSeconds.observe((performance.now() - started) / 1000);
+    return true;
+  }
+
+  /** One try at a record: decode (from the codec's cache when it can), then the task. */
+  private attempt(rec: IncomingRecord): Forwarded[] | Promise<Forwarded[]> {
+    if (rec.value === null) {
+      throw new SpikemeshError(
+        "RECORD_INVALID",
+        "record has a null value (tombstone) where a record was expected",
+      );
+    }
+    const { codec, spec, task } = this.deps;
+    const value = codec.decodeSync ? codec.decodeSync(rec.topic, spec.input, rec.value) : CODEC_PENDING;
+    if (value !== CODEC_PENDING) return task.process(toRec(rec, value));
+    return codec
+      .decode(rec.topic, spec.input, rec.value)
+      .then((decoded) => task.process(toRec(rec, decoded)));
+  }
+
+  /**
+   * The rest of processOne once the first try failed, returned a promise or forwarded records:
+   * encodes the outputs, and on failure retries (with backoff), dead-letters or crashes as
+   * classifyFailure says.
+   */
+  private async processAsync(
+    rec: IncomingRecord,
+    out: OutgoingRecord[],
+    started: number,
+    first: { error: unknown } | { forwarded: Forwarded[] | Promise<Forwarded[]> },
+  ): Promise<boolean> {
+    const { metrics, processor, settings } = this.deps;
     for (let attempt = 0; ; attempt++) {
       try {
-        if (rec.value === null) {
-          throw new SpikemeshError(
-            "RECORD_INVALID",
-            "record has a null value (tombstone) where a record was expected",
-          );
-        }
-        const value = await this.deps.codec.decode(rec.topic, spec.input, rec.value);
-        const forwarded = await this.deps.task.process(toRec(rec, value));
+        let forwarded: Forwarded[];
+        if (attempt > 0) forwarded = await this.attempt(rec);
+        else if ("error" in first) throw first.error;
+        else forwarded = await first.forwarded;
         out.push(...(await this.encodeAll(forwarded)));
         this.processSeconds.observe((performance.now() - started) / 1000);
         return true;

@@ -1,13 +1,20 @@
-import type { Counter, Gauge, Histogram, Registry } from "prom-client";
-import { counter, gauge, histogram, LATENCY_BUCKETS_SECONDS } from "../metrics/metric-factory.js";
+import type { Counter, Gauge, Registry } from "prom-client";
+import type { HotCounter, HotHistogram } from "../metrics/hot-metrics.js";
+import {
+  counter,
+  gauge,
+  hotCounter,
+  hotHistogram,
+  LATENCY_BUCKETS_SECONDS,
+} from "../metrics/metric-factory.js";
 
 /** The runner's metric catalogue; labels are bounded (processor, topic, partition, code). */
 export interface RunnerMetrics {
-  recordsIn: Counter<"processor" | "topic">;
+  recordsIn: HotCounter<"processor" | "topic">;
   recordsOut: Counter<"processor" | "topic">;
   deadLettered: Counter<"processor" | "topic" | "code">;
   retries: Counter<"processor">;
-  processSeconds: Histogram<"processor">;
+  processSeconds: HotHistogram<"processor">;
   commits: Counter<"processor">;
   reconnects: Counter<"processor">;
   assigned: Gauge<"processor">;
@@ -17,7 +24,7 @@ export interface RunnerMetrics {
 
 export function runnerMetrics(registry: Registry): RunnerMetrics {
   return {
-    recordsIn: counter(registry, {
+    recordsIn: hotCounter(registry, {
       name: "spikemesh_records_in_total",
       help: "Records a processor consumed from its input topic",
       labelNames: ["processor", "topic"],
@@ -37,7 +44,7 @@ export function runnerMetrics(registry: Registry): RunnerMetrics {
       help: "Retries of retriable processing failures",
       labelNames: ["processor"],
     }),
-    processSeconds: histogram(registry, {
+    processSeconds: hotHistogram(registry, {
       name: "spikemesh_process_seconds",
       help: "Time to decode and process one record",
       labelNames: ["processor"],

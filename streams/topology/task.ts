@@ -116,12 +116,26 @@ export class Task {
    * Processes one record, then fires stream-time timers the record made due. On failure the
    * records forwarded during this call are discarded, so a dead-lettered input produces nothing.
    */
-  async process(rec: Rec<unknown>): Promise<Forwarded[]> {
+  process(rec: Rec<unknown>): Forwarded[] | Promise<Forwarded[]> {
     const firstRecord = !Number.isFinite(this.streamTime);
     if (rec.timestampMs > this.streamTime) this.streamTime = rec.timestampMs;
     if (firstRecord) this.timers.anchorStream(this.streamTime);
+    let result: void | Promise<void>;
     try {
-      await this.processor.process(rec, this.ctx);
+      result = this.processor.process(rec, this.ctx);
+    } catch (err) {
+      this.pending = [];
+      throw err;
+    }
+    // A synchronous processor with no timer due finishes without a promise (the common case).
+    if (isThenable(result)) return this.finishAsync(result);
+    const fired = this.timers.fire("stream", this.streamTime);
+    return fired ? fired.then(() => this.take()) : this.take();
+  }
+
+  private async finishAsync(processing: PromiseLike<void>): Promise<Forwarded[]> {
+    try {
+      await processing;
     } catch (err) {
       this.pending = [];
       throw err;
@@ -148,4 +162,8 @@ export class Task {
     this.pending = [];
     return out;
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }

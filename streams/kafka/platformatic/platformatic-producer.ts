@@ -26,6 +26,27 @@ type Message = MessageToProduce<Buffer, Buffer, string, string>;
 type PltTransaction = NonNullable<PltProducer<Buffer, Buffer, string, string>["transaction"]>;
 type SendChunk = (messages: Message[]) => Promise<{ topic: string; partition: number; offset: bigint }[]>;
 
+/** Records checked and given their partitions, ready to go into produce requests. */
+interface PreparedRecords {
+  records: OutgoingRecord[];
+  sizes: number[];
+  partitions: number[];
+}
+
+interface WaitingSend {
+  records: OutgoingRecord[];
+  resolve(metadata: RecordMetadata[]): void;
+  reject(err: unknown): void;
+}
+
+function mergePrepared(parts: PreparedRecords[]): PreparedRecords {
+  return {
+    records: parts.flatMap((p) => p.records),
+    sizes: parts.flatMap((p) => p.sizes),
+    partitions: parts.flatMap((p) => p.partitions),
+  };
+}
+
 export interface PlatformaticProducerDeps {
   /** Connection, SASL/TLS, timeout and retry settings shared by every client of the transport. */
   base: Omit<PltProducerOptions<Buffer, Buffer, string, string>, "transactionalId" | "idempotent">;
@@ -90,23 +111,54 @@ export class PlatformaticProducer implements Producer {
         `producer ${this.options.transactionalId} is transactional: send inside transaction()`,
       );
     }
-    // One send at a time per producer: concurrent idempotent sends to one partition (two partition
-    // workers writing to a one-partition topic) reach the broker with sequence numbers out of order
-    // in @platformatic/kafka 1.x (OUT_OF_ORDER_SEQUENCE_NUMBER), so they queue behind each other.
-    const turn = this.sendChain.then(() =>
-      this.produce(records, async (messages) => {
-        const result = await this.client.send({ messages });
-        return result.offsets ?? [];
-      }),
-    );
-    this.sendChain = turn.then(
-      () => undefined,
-      () => undefined,
-    );
-    return turn;
+    // One produce request at a time per producer: concurrent idempotent sends to one partition (two
+    // partition workers writing to a one-partition topic) reach the broker with sequence numbers out
+    // of order in @platformatic/kafka 1.x (OUT_OF_ORDER_SEQUENCE_NUMBER). Sends that arrive while a
+    // request is in flight wait, and then go together in the next request: callers do not queue
+    // behind each other's round trips, and each still gets its own records' metadata or error.
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      this.waiting.push({ records, resolve, reject });
+      if (!this.isSending) void this.sendWaiting();
+    });
   }
 
-  private sendChain: Promise<void> = Promise.resolve();
+  private waiting: WaitingSend[] = [];
+  private isSending = false;
+
+  private async sendWaiting(): Promise<void> {
+    this.isSending = true;
+    try {
+      while (this.waiting.length > 0) {
+        const group = this.waiting;
+        this.waiting = [];
+        // Checked per caller first, so one caller's invalid record fails only its own send.
+        const ready: { send: WaitingSend; prepared: PreparedRecords }[] = [];
+        for (const send of group) {
+          try {
+            ready.push({ send, prepared: await this.prepare(send.records) });
+          } catch (err) {
+            send.reject(err);
+          }
+        }
+        if (ready.length === 0) continue;
+        try {
+          const metadata = await this.sendPrepared(
+            ready.length === 1 ? ready[0]!.prepared : mergePrepared(ready.map((r) => r.prepared)),
+            async (messages) => (await this.client.send({ messages })).offsets ?? [],
+          );
+          let at = 0;
+          for (const { send } of ready) {
+            send.resolve(metadata.slice(at, at + send.records.length));
+            at += send.records.length;
+          }
+        } catch (err) {
+          for (const { send } of ready) send.reject(err);
+        }
+      }
+    } finally {
+      this.isSending = false;
+    }
+  }
 
   async transaction(): Promise<Transaction> {
     this.assertOpen();
@@ -182,16 +234,16 @@ export class PlatformaticProducer implements Producer {
     return message;
   }
 
-  /**
-   * Validates everything and picks partitions first, then sends size-bounded chunks in order;
-   * within a chunk a record's offset is its partition's base offset plus its position among that
-   * partition's records in the chunk.
-   */
+  /** Validates and picks partitions, then sends size-bounded chunks in order (see sendPrepared). */
   private async produce(records: OutgoingRecord[], sendChunk: SendChunk): Promise<RecordMetadata[]> {
+    return this.sendPrepared(await this.prepare(records), sendChunk);
+  }
+
+  /** Validates every record and picks its partition; throws RECORD_INVALID for the first bad one. */
+  private async prepare(records: OutgoingRecord[]): Promise<PreparedRecords> {
     const sizes = records.map((r, i) => validateRecord(r, i));
-    if (records.length === 0) return [];
+    if (records.length === 0) return { records, sizes, partitions: [] };
     const counts = await this.partitionCounts([...new Set(records.map((r) => r.topic))]);
-    const now = this.deps.clock.nowMs();
     const partitions = records.map((r) => {
       const count = counts.get(r.topic) ?? 0;
       if (r.partition !== undefined && r.partition >= count) {
@@ -205,6 +257,17 @@ export class PlatformaticProducer implements Producer {
       }
       return this.partitioner.partition(r.topic, r.key, count, r.partition);
     });
+    return { records, sizes, partitions };
+  }
+
+  /**
+   * Sends prepared records in size-bounded chunks, in order; within a chunk a record's offset is its
+   * partition's base offset plus its position among that partition's records in the chunk.
+   */
+  private async sendPrepared(prepared: PreparedRecords, sendChunk: SendChunk): Promise<RecordMetadata[]> {
+    const { records, sizes, partitions } = prepared;
+    if (records.length === 0) return [];
+    const now = this.deps.clock.nowMs();
     const out = new Array<RecordMetadata>(records.length);
     const chunks = chunkBySize(
       records.map((_, i) => i),
