@@ -11,8 +11,14 @@ import { silentLogger } from "../streams/logger.js";
 import type { RecordCodec } from "../streams/topology/codec.js";
 import type { ProcessorSpec } from "../streams/topology/processor.js";
 import { type Guarantee, TopologyRunner } from "../streams/topology/runner.js";
-import { groupId, type Topology } from "../streams/topology/topology.js";
-import type { Consumer, Transport } from "../streams/transport/transport.js";
+import type { Topology } from "../streams/topology/topology.js";
+import type {
+  Consumer,
+  Producer,
+  TopicPartitionOffset,
+  Transaction,
+  Transport,
+} from "../streams/transport/transport.js";
 import type { PassthroughRun } from "./kafka-raw.js";
 
 /**
@@ -42,31 +48,60 @@ export interface PipelineOptions {
   guarantee: Guarantee;
 }
 
-/** The transport, with consumers that report the first record they deliver from `topic`. */
-function observingFirstRecord(t: Transport, topic: string, onFirst: () => void): Transport {
+/**
+ * The transport, with consumers that report the first record they deliver from `topic`, and with
+ * every offset commit of `topic` (a consumer's commit, or a transaction's offsets once it
+ * committed) reported as it succeeds: the bench learns when the group has committed everything
+ * without asking the broker (polling its committed offsets added requests to the side measured).
+ */
+function observing(
+  t: Transport,
+  topic: string,
+  onFirst: () => void,
+  onCommitted: (offsets: TopicPartitionOffset[]) => void,
+): Transport {
+  const ofTopic = (offsets: TopicPartitionOffset[]) => offsets.filter((o) => o.topic === topic);
   return {
     kind: t.kind,
     admin: () => t.admin(),
-    producer: (options) => t.producer(options),
+    producer: (options) => {
+      const producer: Producer = t.producer(options);
+      const transaction = producer.transaction.bind(producer);
+      producer.transaction = async () => {
+        const tx: Transaction = await transaction();
+        const pending: TopicPartitionOffset[] = [];
+        const sendOffsets = tx.sendOffsets.bind(tx);
+        const commit = tx.commit.bind(tx);
+        tx.sendOffsets = async (group, offsets) => {
+          await sendOffsets(group, offsets);
+          pending.push(...ofTopic(offsets));
+        };
+        tx.commit = async () => {
+          await commit();
+          onCommitted(pending);
+        };
+        return tx;
+      };
+      return producer;
+    },
     consumer: (options) => {
       const consumer: Consumer = t.consumer(options);
       const poll = consumer.poll.bind(consumer);
+      const commit = consumer.commit.bind(consumer);
       consumer.poll = async (pollOptions) => {
         const records = await poll(pollOptions);
         if (records[0]?.topic === topic) onFirst();
         return records;
+      };
+      consumer.commit = async (offsets) => {
+        await commit(offsets);
+        onCommitted(ofTopic(offsets));
       };
       return consumer;
     },
     // The bench owns the transport; runners only stop their own clients.
     close: async () => undefined,
   };
-}
-
-/** Sum of the group's committed offsets on `topic` (records consumed and committed). */
-async function committedCount(transport: Transport, group: string, topic: string): Promise<number> {
-  const offsets = await transport.admin().fetchCommittedOffsets(group, topic);
-  return offsets.reduce((sum, o) => sum + o.offset, 0);
 }
 
 /** Starts the SNN-filter topology; `done` is when the group's commits cover `expected` input records. */
@@ -88,30 +123,46 @@ export async function startPipeline(
       },
     ],
   };
+  let committed!: (t: number) => void;
+  const allCommitted = new Promise<number>((r) => {
+    committed = r;
+  });
+  // Highest committed next offset per input partition; done once they sum to `expected`.
+  const positions = new Map<number, number>();
+  let total = 0;
   const runner = new TopologyRunner(topology, {
-    transport: observingFirstRecord(o.transport, o.input, () => first(performance.now())),
+    transport: observing(
+      o.transport,
+      o.input,
+      () => first(performance.now()),
+      (offsets) => {
+        for (const { partition, offset } of offsets) {
+          const before = positions.get(partition) ?? 0;
+          if (offset <= before) continue;
+          positions.set(partition, offset);
+          total += offset - before;
+        }
+        if (total >= o.expected) committed(performance.now());
+      },
+    ),
     codec: o.codec,
     logger: silentLogger(),
     guarantee: o.guarantee,
     maxBatchRecords: o.batchSize,
   });
   await runner.start();
-  const group = groupId(o.appId, topology.nodes[0]!);
-  let stopped = false;
-  const done = (async () => {
-    for (;;) {
-      if (stopped) throw new Error(`pipeline ${o.appId} stopped before committing ${o.expected} records`);
-      if ((await committedCount(o.transport, group, o.input)) >= o.expected) return performance.now();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  done.catch(() => undefined);
+  let stopped!: (err: Error) => void;
+  const stop = new Promise<never>((_, reject) => {
+    stopped = reject;
+  });
+  stop.catch(() => undefined);
+  const done = Promise.race([allCommitted, stop]);
   return {
     runner,
     firstRecordAt,
     done: Promise.race([done, runner.crashed]),
     stop: async () => {
-      stopped = true;
+      stopped(new Error(`pipeline ${o.appId} stopped before committing ${o.expected} records`));
       await runner.stop();
     },
   };

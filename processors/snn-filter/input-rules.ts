@@ -30,6 +30,8 @@ export function judgeSample(
   key: string,
   ts: number,
   value: number,
+  /** The key's slot when the caller looked it up already (`network.slotIfKnown(key)`). */
+  slot: number = network.slotIfKnown(key),
 ): SampleVerdict {
   if (source === "" || metric === "") {
     const field = source === "" ? "source" : "metric";
@@ -59,9 +61,9 @@ export function judgeSample(
   if (!Number.isFinite(ts)) {
     return { action: "reject", reason: "non_finite", field: "ts", detail: `ts of ${key} is ${ts}` };
   }
-  const last = network.lastTimeOf(key);
+  const last = network.lastTimeOfSlot(slot);
   if (last === undefined) {
-    if (!network.hasKey(key) && network.keyCount >= limits.maxKeys) {
+    if (slot < 0 && network.keyCount >= limits.maxKeys) {
       return {
         action: "reject",
         reason: "too_many_keys",
@@ -81,5 +83,5 @@ export function judgeSample(
         `(${limits.allowedLatenessMs}); raise allowedLatenessMs to accept it`,
     };
   }
-  return network.isRepeat(key, ts, value) ? DUPLICATE : APPLY;
+  return network.isRepeatSlot(slot, ts, value) ? DUPLICATE : APPLY;
 }

@@ -119,7 +119,8 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
     this.eventsCounter?.inc();
     const { ts, source, metric, value } = rec.value;
     const key = `${source}/${metric}`;
-    const verdict = judgeSample(this.network, this.options, source, metric, key, ts, value);
+    const known = this.network.slotIfKnown(key);
+    const verdict = judgeSample(this.network, this.options, source, metric, key, ts, value, known);
     if (verdict.action === "reject") {
       metrics.invalid.inc({ ...this.labels, reason: verdict.reason });
       throw new SpikemeshError(
@@ -139,8 +140,8 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
       metrics.duplicates.inc(this.labels);
       return;
     }
-    const isNewKey = !this.network.hasKey(key);
-    const neuron = this.network.observe(key, ts, value);
+    const isNewKey = known < 0;
+    const neuron = this.network.observeSlot(isNewKey ? this.network.slotOf(key) : known, ts, value);
     this.dirty.add(key);
     if (isNewKey) metrics.keys.set(this.labels, this.network.keyCount);
     if (this.network.didReset) metrics.gapResets.inc(this.labels);

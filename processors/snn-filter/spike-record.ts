@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { SpikeRecord, TelemetryEvent } from "../../schemas/index.js";
 import type { Detection } from "./telemetry-network.js";
 
@@ -46,7 +46,7 @@ export function spikeRecord(
 
 /** 32 lowercase hex digits (a W3C trace-id) that depend only on the key and event time. */
 export function traceIdOf(key: string, tsMs: number): string {
-  return createHash("sha256").update(`${key}\n${tsMs}`).digest("hex").slice(0, 32);
+  return hash("sha256", `${key}\n${tsMs}`, "hex").slice(0, 32);
 }
 
 function compact(x: number): number | null {

@@ -168,10 +168,19 @@ export class TelemetryNetwork {
     return this.slots.has(key);
   }
 
+  /** The slot of a known key, or -1: one lookup for the per-record checks below. */
+  slotIfKnown(key: string): number {
+    return this.slots.get(key) ?? -1;
+  }
+
   /** Newest event time seen for `key`, or undefined for a new key. */
   lastTimeOf(key: string): number | undefined {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return undefined;
+    return this.lastTimeOfSlot(this.slotIfKnown(key));
+  }
+
+  /** `lastTimeOf` for a slot from `slotIfKnown` (-1: a new key). */
+  lastTimeOfSlot(slot: number): number | undefined {
+    if (slot < 0) return undefined;
     const last = this.clock.lastOf(slot);
     return Number.isNaN(last) ? undefined : last;
   }
@@ -181,8 +190,12 @@ export class TelemetryNetwork {
    * the same value as the last one fed. A redelivered record, not new information.
    */
   isRepeat(key: string, tMs: number, value: number): boolean {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return false;
+    return this.isRepeatSlot(this.slotIfKnown(key), tMs, value);
+  }
+
+  /** `isRepeat` for a slot from `slotIfKnown` (-1: a new key). */
+  isRepeatSlot(slot: number, tMs: number, value: number): boolean {
+    if (slot < 0) return false;
     return this.clock.lastOf(slot) === tMs && this.change.previousOf(slot) === value;
   }
 

@@ -61,6 +61,8 @@ export class RegistrySerde {
   /** The same promises keyed by schema object (schemas are treated as immutable once registered). */
   private readonly registeredBySchema = new WeakMap<object, Map<string, Promise<number>>>();
   private readonly writerIds = new Map<string, number>();
+  /** Subjects each schema object's registration has completed under (for `encodeCached`). */
+  private readonly settledBySchema = new WeakMap<object, Set<string>>();
   private readonly readers = new WeakMap<object, ReaderEntry>();
   /** Writer schemas by id (ids are immutable in a registry): decoding a known id needs no call. */
   private readonly writers = new Map<number, avro.Type>();
@@ -97,7 +99,17 @@ export class RegistrySerde {
     const pending = this.registerText(subject, JSON.stringify(json));
     const entries = bySubject;
     entries.set(subject, pending);
-    pending.catch(() => entries.delete(subject));
+    pending.then(
+      () => {
+        let settled = this.settledBySchema.get(json);
+        if (settled === undefined) {
+          settled = new Set();
+          this.settledBySchema.set(json, settled);
+        }
+        settled.add(subject);
+      },
+      () => entries.delete(subject),
+    );
     return pending;
   }
 
@@ -141,13 +153,38 @@ export class RegistrySerde {
    */
   async encode(subject: string, value: unknown): Promise<Buffer> {
     const id = this.writerIds.get(subject) ?? (await this.schemaId(subject));
-    try {
-      return await this.client.encode(id, value);
-    } catch (err) {
-      if ((err as { name?: unknown }).name !== "ConfluentSchemaRegistryValidationError") {
+    let type = this.writers.get(id);
+    if (type === undefined) {
+      try {
+        type = (await this.client.getSchema(id)) as unknown as avro.Type;
+      } catch (err) {
         throw registryCallError(err, `encode for subject "${subject}" with schema id ${id}`, this.url);
       }
-      const type = (await this.client.getSchema(id)) as unknown as avro.Type;
+      this.writers.set(id, type);
+    }
+    return this.encodeWith(subject, id, type, value);
+  }
+
+  /**
+   * `encode` without a promise when `schema` was registered under `subject` here and its id's
+   * schema is cached (every record of a subject but the first); `NOT_CACHED` otherwise, and the
+   * caller awaits `encode`. Throws what `encode` throws for a value that does not fit.
+   */
+  encodeCached(subject: string, schema: AvroRecordSchema | RecordType<unknown>, value: unknown): unknown {
+    const json = "fields" in schema ? schema : schema.schema;
+    if (this.settledBySchema.get(json)?.has(subject) !== true) return NOT_CACHED;
+    const id = this.writerIds.get(subject);
+    const type = id === undefined ? undefined : this.writers.get(id);
+    if (id === undefined || type === undefined) return NOT_CACHED;
+    return this.encodeWith(subject, id, type, value);
+  }
+
+  /** The Confluent wire format of `value` (magic byte 0, big-endian id, Avro body). */
+  private encodeWith(subject: string, id: number, type: avro.Type, value: unknown): Buffer {
+    let body: Buffer;
+    try {
+      body = type.toBuffer(value);
+    } catch (err) {
       const bad = invalidFields(type, value);
       const detail =
         bad.length > 0 ? bad.map((b) => `${b.path}: ${b.problem}`).join("; ") : (err as Error).message;
@@ -157,6 +194,11 @@ export class RegistrySerde {
         { cause: err, ...(bad[0] ? { context: { field: bad[0].path } } : {}) },
       );
     }
+    const framed = Buffer.allocUnsafe(WIRE_HEADER_BYTES + body.length);
+    framed[0] = 0;
+    framed.writeInt32BE(id, 1);
+    body.copy(framed, WIRE_HEADER_BYTES);
+    return framed;
   }
 
   /**

@@ -29,18 +29,30 @@ export class RegistryCodec implements RecordCodec {
     const subject = valueSubject(topic);
     await this.serde.register(subject, type);
     const bytes = await this.serde.encode(subject, value);
+    this.checkEncodedSize(topic, type, bytes);
+    return bytes;
+  }
+
+  private checkEncodedSize(topic: string, type: RecordType<unknown>, bytes: Buffer): void {
     if (bytes.length > this.maxRecordBytes) {
       throw new SpikemeshError(
         "RECORD_TOO_LARGE",
         `${type.name} for ${topic} encodes to ${bytes.length} bytes, over maxRecordBytes ${this.maxRecordBytes}`,
       );
     }
-    return bytes;
   }
 
   async decode(topic: string, type: RecordType<unknown>, bytes: Buffer): Promise<unknown> {
     this.checkSize(topic, bytes);
     return this.serde.decode(bytes, { readerSchema: type.schema });
+  }
+
+  /** `encode` without a promise once the topic's subject has its schema registered here. */
+  encodeSync(topic: string, type: RecordType<unknown>, value: unknown): unknown {
+    const bytes = this.serde.encodeCached(valueSubject(topic), type, value);
+    if (bytes === NOT_CACHED) return CODEC_PENDING;
+    this.checkEncodedSize(topic, type, bytes as Buffer);
+    return bytes;
   }
 
   /** `decode` without a promise once the writer's schema id is cached (every record but the first). */

@@ -15,6 +15,11 @@ export interface RecordCodec {
    * throws.
    */
   decodeSync?(topic: string, type: RecordType<unknown>, bytes: Buffer): unknown;
+  /**
+   * Optional: `encode` without a promise when nothing has to be registered or fetched; returns
+   * `CODEC_PENDING` otherwise (a Buffer when it encoded). Throws what `encode` throws.
+   */
+  encodeSync?(topic: string, type: RecordType<unknown>, value: unknown): unknown;
 }
 
 /** What `RecordCodec.decodeSync` returns when the record can only be decoded asynchronously. */

@@ -222,8 +222,16 @@ export class PartitionWorker {
     } catch (err) {
       return this.processAsync(rec, out, started, { error: err });
     }
-    if (!Array.isArray(forwarded) || forwarded.length > 0) {
-      return this.processAsync(rec, out, started, { forwarded });
+    if (!Array.isArray(forwarded)) return this.processAsync(rec, out, started, { forwarded });
+    if (forwarded.length > 0) {
+      let encoded: OutgoingRecord[] | null;
+      try {
+        encoded = this.encodeAllSync(forwarded);
+      } catch (err) {
+        return this.processAsync(rec, out, started, { error: err });
+      }
+      if (encoded === null) return this.processAsync(rec, out, started, { forwarded });
+      for (const r of encoded) out.push(r);
     }
     this.processSeconds.observe((performance.now() - started) / 1000);
     return true;
@@ -302,20 +310,42 @@ export class PartitionWorker {
     }
   }
 
+  /** `encodeAll` without a promise, or null when the codec has to register or fetch first. */
+  private encodeAllSync(forwarded: Forwarded[]): OutgoingRecord[] | null {
+    const { codec } = this.deps;
+    if (!codec.encodeSync) return null;
+    const records: OutgoingRecord[] = [];
+    for (const { output, rec } of forwarded) {
+      const { topic, type } = this.outputOf(output);
+      const value = codec.encodeSync(topic, type, rec.value);
+      if (value === CODEC_PENDING) return null;
+      records.push(this.outgoing(topic, rec, value as Buffer));
+    }
+    return records;
+  }
+
+  private outputOf(output: string): { topic: string; type: AnyProcessorSpec["outputs"][string] } {
+    const topic = this.deps.outputs[output];
+    const type = this.deps.spec.outputs[output];
+    if (!topic || !type) throw new RangeError(`output "${output}" of ${this.deps.processor} is not bound`);
+    return { topic, type };
+  }
+
+  private outgoing(topic: string, rec: Rec<unknown>, value: Buffer): OutgoingRecord {
+    return {
+      topic,
+      key: rec.key === null ? null : Buffer.from(rec.key),
+      value,
+      headers: rec.headers,
+      timestampMs: rec.timestampMs,
+    };
+  }
+
   private async encodeAll(forwarded: Forwarded[]): Promise<OutgoingRecord[]> {
     const records: OutgoingRecord[] = [];
     for (const { output, rec } of forwarded) {
-      const topic = this.deps.outputs[output];
-      const type = this.deps.spec.outputs[output];
-      if (!topic || !type) throw new RangeError(`output "${output}" of ${this.deps.processor} is not bound`);
-      const value = await this.deps.codec.encode(topic, type, rec.value);
-      records.push({
-        topic,
-        key: rec.key === null ? null : Buffer.from(rec.key),
-        value,
-        headers: rec.headers,
-        timestampMs: rec.timestampMs,
-      });
+      const { topic, type } = this.outputOf(output);
+      records.push(this.outgoing(topic, rec, await this.deps.codec.encode(topic, type, rec.value)));
     }
     return records;
   }

@@ -10,11 +10,13 @@ import {
 } from "../../schemas/index.js";
 import { isSpikemeshError } from "../../streams/errors.js";
 import {
+  RegistryCodec,
   RegistrySerde,
   SchemaRegistryServer,
   valueSubject,
   WIRE_HEADER_BYTES,
 } from "../../streams/serde/index.js";
+import { CODEC_PENDING } from "../../streams/topology/codec.js";
 
 let dataDir: string;
 let server: SchemaRegistryServer;
@@ -205,5 +207,48 @@ describe("RegistrySerde", () => {
       await local.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("RegistryCodec without promises (the runner's per-record path)", () => {
+  it("encodes and decodes synchronously only once the subject and id are known, byte for byte like the async path", async () => {
+    const fresh = new RegistrySerde({ url: serde.url, retries: 0 });
+    const codec = new RegistryCodec(fresh);
+    const topic = "sync.path.telemetry";
+    expect(codec.encodeSync(topic, recordTypes.TelemetryEvent, sample)).toBe(CODEC_PENDING);
+    const bytes = await codec.encode(topic, recordTypes.TelemetryEvent, sample);
+    const again = codec.encodeSync(topic, recordTypes.TelemetryEvent, sample);
+    expect(Buffer.isBuffer(again) && again.equals(bytes)).toBe(true);
+
+    const other = new RegistryCodec(new RegistrySerde({ url: serde.url, retries: 0 }));
+    expect(other.decodeSync(topic, recordTypes.TelemetryEvent, bytes)).toBe(CODEC_PENDING);
+    expect(await other.decode(topic, recordTypes.TelemetryEvent, bytes)).toEqual(sample);
+    expect(other.decodeSync(topic, recordTypes.TelemetryEvent, bytes)).toEqual(sample);
+  });
+
+  it("fails the same way on both paths: ENCODE_FAILED naming the field, DecodeError for a truncated body", async () => {
+    const codec = new RegistryCodec(new RegistrySerde({ url: serde.url, retries: 0 }));
+    const topic = "sync.path.errors";
+    const good = await codec.encode(topic, recordTypes.TelemetryEvent, sample);
+    const bad = { ...sample, value: "high" };
+    const failures = await Promise.all([
+      codec.encode(topic, recordTypes.TelemetryEvent, bad).catch((e: unknown) => e),
+      Promise.resolve().then(() => {
+        try {
+          return codec.encodeSync(topic, recordTypes.TelemetryEvent, bad);
+        } catch (e) {
+          return e;
+        }
+      }),
+    ]);
+    for (const err of failures) {
+      expect(isSpikemeshError(err) && err.code).toBe("ENCODE_FAILED");
+      expect((err as Error).message).toMatch(/value: "high", expected double/);
+    }
+    const cut = good.subarray(0, good.length - 3);
+    await expect(codec.decode(topic, recordTypes.TelemetryEvent, cut)).rejects.toThrow(
+      /truncated or corrupt/,
+    );
+    expect(() => codec.decodeSync(topic, recordTypes.TelemetryEvent, cut)).toThrow(/truncated or corrupt/);
   });
 });
