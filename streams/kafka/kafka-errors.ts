@@ -29,6 +29,11 @@ const PROTOCOL_CODES: Record<string, ErrorCode> = {
   INVALID_PRODUCER_EPOCH: "INVARIANT",
   PRODUCER_FENCED: "INVARIANT",
   REQUEST_TIMED_OUT: "TIMEOUT",
+  // The group moved on (a member joined or left) while a commit was in flight: the partitions may
+  // belong to someone else now. Retriable: the node rejoins and reads from the committed offsets.
+  ILLEGAL_GENERATION: "TRANSIENT",
+  REBALANCE_IN_PROGRESS: "TRANSIENT",
+  UNKNOWN_MEMBER_ID: "TRANSIENT",
 };
 
 const NAME_CODES: Record<string, ErrorCode> = {

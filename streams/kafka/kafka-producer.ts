@@ -20,6 +20,7 @@ import type {
 } from "../transport/transport.js";
 import { fromKafkaError } from "./kafka-errors.js";
 import { assertOffset, chunkBySize, toKafkaMessage, validateRecord } from "./kafka-records.js";
+import { SendCoalescer } from "./send-coalescer.js";
 
 export interface KafkaProducerDeps {
   kafka: Kafka;
@@ -82,8 +83,19 @@ export class KafkaProducer implements Producer {
       );
     }
     await this.connect();
-    return this.produce(records, (topicMessages) => this.client.sendBatch({ topicMessages, acks: -1 }));
+    return this.coalescer.send(records);
   }
+
+  /** Sends wait for the request in flight and go together in the next one (see SendCoalescer). */
+  private readonly coalescer = new SendCoalescer<OutgoingRecord[]>({
+    prepare: (records) => {
+      for (let i = 0; i < records.length; i++) validateRecord(records[i]!, i);
+      return records;
+    },
+    merge: (parts) => parts.flat(),
+    send: (records) =>
+      this.produce(records, (topicMessages) => this.client.sendBatch({ topicMessages, acks: -1 })),
+  });
 
   async transaction(): Promise<Transaction> {
     this.assertOpen();

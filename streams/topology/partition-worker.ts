@@ -134,24 +134,10 @@ export class PartitionWorker {
     });
   }
 
-  /**
-   * Takes batches off the queue until it is empty. At-least-once, a batch's send and commit run
-   * while the next batch is processed, and that batch is published only after them, so sends and
-   * commits keep their order and no commit covers a record whose outputs were not sent. Exactly-once
-   * publishes each batch (one transaction) before the next.
-   */
+  /** Takes batches off the queue until it is empty; each batch is published before the next. */
   private async drain(): Promise<void> {
-    let publishing: Promise<void> | null = null;
     try {
-      for (;;) {
-        if (this.queued === 0 || this.deps.task.signal.aborted) {
-          if (!publishing) return;
-          // Records may arrive while the last publish is in flight: look again after it.
-          const last: Promise<void> = publishing;
-          publishing = null;
-          await last;
-          continue;
-        }
+      while (this.queued > 0 && !this.deps.task.signal.aborted) {
         const end = Math.min(this.queue.length, this.head + this.deps.settings.maxBatchRecords);
         const batch = this.queue.slice(this.head, end);
         this.head = end;
@@ -160,19 +146,7 @@ export class PartitionWorker {
           this.head = 0;
         }
         const done = await this.runBatch(batch);
-        if (publishing) {
-          const previous: Promise<void> = publishing;
-          publishing = null;
-          await previous;
-        }
-        if (done) {
-          const sent = this.publish(done.out, done.nextOffset);
-          if (this.deps.settings.exactlyOnce) await sent;
-          else {
-            publishing = sent;
-            sent.catch(() => undefined); // awaited before the next publish or the end of the drain
-          }
-        }
+        if (done) await this.publish(done.out, done.nextOffset);
         this.deps.onProgress();
       }
     } catch (err) {

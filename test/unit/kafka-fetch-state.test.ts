@@ -100,6 +100,21 @@ describe("Kafka helpers", () => {
     expect(fromKafkaError({ name: "KafkaJSNonRetriableError", message: "bad" }, "x").code).toBe("INVARIANT");
   });
 
+  it("maps a commit refused because the group moved on (seen when a member leaves mid-commit) to retriable", () => {
+    for (const type of ["ILLEGAL_GENERATION", "REBALANCE_IN_PROGRESS", "UNKNOWN_MEMBER_ID"]) {
+      // kafkajs wraps the protocol error once it stops retrying, as in the runner's log.
+      const refused = {
+        name: "KafkaJSNonRetriableError",
+        message: "Specified group generation id is not valid",
+        cause: { name: "KafkaJSProtocolError", type, retriable: false, message: "refused" },
+      };
+      expect(fromKafkaError(refused, "committing offsets")).toMatchObject({
+        code: "TRANSIENT",
+        retriable: true,
+      });
+    }
+  });
+
   it("chunks by size, keeping order and giving an oversized item its own chunk", () => {
     expect(chunkBySize([1, 2, 3, 4], [100, 100, 500, 100], 300)).toEqual([[1, 2], [3], [4]]);
   });

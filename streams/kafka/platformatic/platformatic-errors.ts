@@ -35,6 +35,11 @@ const PROTOCOL_CODES: Record<string, ErrorCode> = {
   PRODUCER_FENCED: "INVARIANT",
   TRANSACTIONAL_ID_NOT_FOUND: "INVARIANT",
   REQUEST_TIMED_OUT: "TIMEOUT",
+  // The group moved on (a member joined or left) while a commit was in flight: the partitions may
+  // belong to someone else now. Retriable: the node rejoins and reads from the committed offsets.
+  ILLEGAL_GENERATION: "TRANSIENT",
+  REBALANCE_IN_PROGRESS: "TRANSIENT",
+  UNKNOWN_MEMBER_ID: "TRANSIENT",
 };
 
 /** GenericError codes of the client itself (not broker protocol errors). */

@@ -19,6 +19,7 @@ import type {
   Transaction,
 } from "../../transport/transport.js";
 import { assertOffset, chunkBySize, validateRecord } from "../kafka-records.js";
+import { SendCoalescer } from "../send-coalescer.js";
 import { closeForced, fromPlatformaticError, isCoordinatorLost } from "./platformatic-errors.js";
 
 type Message = MessageToProduce<Buffer, Buffer, string, string>;
@@ -31,20 +32,6 @@ interface PreparedRecords {
   records: OutgoingRecord[];
   sizes: number[];
   partitions: number[];
-}
-
-interface WaitingSend {
-  records: OutgoingRecord[];
-  resolve(metadata: RecordMetadata[]): void;
-  reject(err: unknown): void;
-}
-
-function mergePrepared(parts: PreparedRecords[]): PreparedRecords {
-  return {
-    records: parts.flatMap((p) => p.records),
-    sizes: parts.flatMap((p) => p.sizes),
-    partitions: parts.flatMap((p) => p.partitions),
-  };
 }
 
 export interface PlatformaticProducerDeps {
@@ -111,54 +98,20 @@ export class PlatformaticProducer implements Producer {
         `producer ${this.options.transactionalId} is transactional: send inside transaction()`,
       );
     }
-    // One produce request at a time per producer: concurrent idempotent sends to one partition (two
-    // partition workers writing to a one-partition topic) reach the broker with sequence numbers out
-    // of order in @platformatic/kafka 1.x (OUT_OF_ORDER_SEQUENCE_NUMBER). Sends that arrive while a
-    // request is in flight wait, and then go together in the next request: callers do not queue
-    // behind each other's round trips, and each still gets its own records' metadata or error.
-    return new Promise<RecordMetadata[]>((resolve, reject) => {
-      this.waiting.push({ records, resolve, reject });
-      if (!this.isSending) void this.sendWaiting();
-    });
+    return this.coalescer.send(records);
   }
 
-  private waiting: WaitingSend[] = [];
-  private isSending = false;
-
-  private async sendWaiting(): Promise<void> {
-    this.isSending = true;
-    try {
-      while (this.waiting.length > 0) {
-        const group = this.waiting;
-        this.waiting = [];
-        // Checked per caller first, so one caller's invalid record fails only its own send.
-        const ready: { send: WaitingSend; prepared: PreparedRecords }[] = [];
-        for (const send of group) {
-          try {
-            ready.push({ send, prepared: await this.prepare(send.records) });
-          } catch (err) {
-            send.reject(err);
-          }
-        }
-        if (ready.length === 0) continue;
-        try {
-          const metadata = await this.sendPrepared(
-            ready.length === 1 ? ready[0]!.prepared : mergePrepared(ready.map((r) => r.prepared)),
-            async (messages) => (await this.client.send({ messages })).offsets ?? [],
-          );
-          let at = 0;
-          for (const { send } of ready) {
-            send.resolve(metadata.slice(at, at + send.records.length));
-            at += send.records.length;
-          }
-        } catch (err) {
-          for (const { send } of ready) send.reject(err);
-        }
-      }
-    } finally {
-      this.isSending = false;
-    }
-  }
+  /** Sends wait for the request in flight and go together in the next one (see SendCoalescer). */
+  private readonly coalescer = new SendCoalescer<PreparedRecords>({
+    prepare: (records) => this.prepare(records),
+    merge: (parts) => ({
+      records: parts.flatMap((p) => p.records),
+      sizes: parts.flatMap((p) => p.sizes),
+      partitions: parts.flatMap((p) => p.partitions),
+    }),
+    send: (prepared) =>
+      this.sendPrepared(prepared, async (messages) => (await this.client.send({ messages })).offsets ?? []),
+  });
 
   async transaction(): Promise<Transaction> {
     this.assertOpen();
