@@ -73,6 +73,9 @@ export const snnFilterWithScoresSpec: ProcessorSpec<
 class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
   private readonly network: TelemetryNetwork;
   private readonly dirty = new Set<string>();
+  /** Slots of the keys seen, by source and metric, and each slot's key (see rememberSlot). */
+  private readonly slotsBySource = new Map<string, Map<string, number>>();
+  private readonly keyOfSlot: string[] = [];
   private store: KeyValueStore<KeyState> | undefined;
   private metrics: SnnMetrics | undefined;
   private labels = { processor: "snn-filter", partition: "0" };
@@ -118,8 +121,9 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
     const metrics = this.requireInit();
     this.eventsCounter?.inc();
     const { ts, source, metric, value } = rec.value;
-    const key = `${source}/${metric}`;
-    const known = this.network.slotIfKnown(key);
+    const cached = this.slotsBySource.get(source)?.get(metric);
+    const key = cached === undefined ? `${source}/${metric}` : this.keyOfSlot[cached]!;
+    const known = cached ?? this.network.slotIfKnown(key);
     const verdict = judgeSample(this.network, this.options, source, metric, key, ts, value, known);
     if (verdict.action === "reject") {
       metrics.invalid.inc({ ...this.labels, reason: verdict.reason });
@@ -141,7 +145,9 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
       return;
     }
     const isNewKey = known < 0;
-    const neuron = this.network.observeSlot(isNewKey ? this.network.slotOf(key) : known, ts, value);
+    const slot = isNewKey ? this.network.slotOf(key) : known;
+    if (cached === undefined) this.rememberSlot(source, metric, key, slot);
+    const neuron = this.network.observeSlot(slot, ts, value);
     this.dirty.add(key);
     if (isNewKey) metrics.keys.set(this.labels, this.network.keyCount);
     if (this.network.didReset) metrics.gapResets.inc(this.labels);
@@ -169,6 +175,20 @@ class SnnFilter implements Processor<TelemetryEvent, SnnFilterScoredOutputs> {
     this.checkpoint();
     // The partition may move to another instance: its key count is no longer this one's to report.
     this.metrics?.keys.remove(this.labels);
+  }
+
+  /**
+   * Caches a key's slot by source, then metric, so later records find it without building the
+   * `source/metric` string (concatenating, then hashing it, was the costliest lookup per record).
+   */
+  private rememberSlot(source: string, metric: string, key: string, slot: number): void {
+    let byMetric = this.slotsBySource.get(source);
+    if (byMetric === undefined) {
+      byMetric = new Map();
+      this.slotsBySource.set(source, byMetric);
+    }
+    byMetric.set(metric, slot);
+    this.keyOfSlot[slot] = key;
   }
 
   private checkpoint(): void {
