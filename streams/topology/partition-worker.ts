@@ -17,6 +17,11 @@ export interface WorkerSettings {
   retryBaseMs: number;
   retryMaxMs: number;
   exactlyOnce: boolean;
+  /**
+   * Publish a batch (send, then commit) while the next one is processed; the next is published only
+   * after it, so sends and commits keep their order. At-least-once only.
+   */
+  overlapPublish: boolean;
 }
 
 export interface WorkerDeps {
@@ -134,10 +139,24 @@ export class PartitionWorker {
     });
   }
 
-  /** Takes batches off the queue until it is empty; each batch is published before the next. */
+  /**
+   * Takes batches off the queue until it is empty, publishing each (one transaction for
+   * exactly-once). With `overlapPublish`, a batch's send and commit run while the next batch is
+   * processed, and that batch is published only after them: sends and commits keep their order, and
+   * no commit covers a record whose outputs were not sent.
+   */
   private async drain(): Promise<void> {
+    let publishing: Promise<void> | null = null;
     try {
-      while (this.queued > 0 && !this.deps.task.signal.aborted) {
+      for (;;) {
+        if (this.queued === 0 || this.deps.task.signal.aborted) {
+          if (!publishing) return;
+          // Records may arrive while the last publish is in flight: look again after it.
+          const last: Promise<void> = publishing;
+          publishing = null;
+          await last;
+          continue;
+        }
         const end = Math.min(this.queue.length, this.head + this.deps.settings.maxBatchRecords);
         const batch = this.queue.slice(this.head, end);
         this.head = end;
@@ -146,7 +165,19 @@ export class PartitionWorker {
           this.head = 0;
         }
         const done = await this.runBatch(batch);
-        if (done) await this.publish(done.out, done.nextOffset);
+        if (publishing) {
+          const previous: Promise<void> = publishing;
+          publishing = null;
+          await previous;
+        }
+        if (done) {
+          const sent = this.publish(done.out, done.nextOffset);
+          if (!this.deps.settings.overlapPublish) await sent;
+          else {
+            publishing = sent;
+            sent.catch(() => undefined); // awaited before the next publish or the end of the drain
+          }
+        }
         this.deps.onProgress();
       }
     } catch (err) {

@@ -84,6 +84,10 @@ export class TopologyRunner {
       wallTickMs: opts.wallTickMs ?? 100,
       reconnectWithinMs: opts.reconnectWithinMs ?? 300_000,
       exactlyOnce: opts.guarantee === "exactly_once",
+      // On Kafka, at-least-once, a batch's send and commit overlap the next batch's processing. The
+      // embedded runtime publishes one batch after another: with overlap, two partitions' outputs
+      // to one topic interleave by I/O timing, and replays must stay byte-identical.
+      overlapPublish: opts.guarantee !== "exactly_once" && opts.transport.kind === "kafka",
     };
     const deps = {
       transport: opts.transport,
