@@ -44,7 +44,8 @@ const DEFAULT_RETRY = {
 
 interface ReaderEntry {
   readonly type: avro.Type;
-  readonly resolvers: Map<number, ReturnType<avro.Type["createResolver"]>>;
+  /** Per writer schema id: how to read it, or SAME_SCHEMA when it is the reader's own (no resolving). */
+  readonly resolvers: Map<number, ReturnType<avro.Type["createResolver"]> | typeof SAME_SCHEMA>;
 }
 
 /**
@@ -245,10 +246,9 @@ export class RegistrySerde {
       }
       const body = buffer.subarray(WIRE_HEADER_BYTES);
       if (!options.readerSchema) return writer.fromBuffer(body);
-      return this.readerOf(options.readerSchema).type.fromBuffer(
-        body,
-        this.resolverOf(id, writer, options.readerSchema),
-      );
+      const reader = this.readerOf(options.readerSchema).type;
+      const resolver = this.resolverOf(id, writer, options.readerSchema);
+      return resolver === SAME_SCHEMA ? reader.fromBuffer(body) : reader.fromBuffer(body, resolver);
     } catch (err) {
       throw decodeCallError(err, id, buffer.length - WIRE_HEADER_BYTES, this.url);
     }
@@ -267,12 +267,13 @@ export class RegistrySerde {
     id: number,
     writer: avro.Type,
     readerSchema: AvroRecordSchema,
-  ): ReturnType<avro.Type["createResolver"]> {
+  ): ReturnType<avro.Type["createResolver"]> | typeof SAME_SCHEMA {
     const entry = this.readerOf(readerSchema);
     let resolver = entry.resolvers.get(id);
     if (!resolver) {
       try {
-        resolver = entry.type.createResolver(writer);
+        // The same schema (attributes and defaults too) needs no resolver, and reads faster without.
+        resolver = sameSchema(entry.type, writer) ? SAME_SCHEMA : entry.type.createResolver(writer);
       } catch (err) {
         throw new DecodeError(
           `schema id ${id} (${writer.name ?? "unnamed"}) cannot be read as ${entry.type.name ?? "the reader schema"}: ${(err as Error).message}`,
@@ -284,6 +285,17 @@ export class RegistrySerde {
     return resolver;
   }
 }
+
+/** Same canonical schema and the same attributes (defaults, logical types, docs). */
+function sameSchema(a: avro.Type, b: avro.Type): boolean {
+  return (
+    a.equals(b) &&
+    JSON.stringify(a.schema({ exportAttrs: true })) === JSON.stringify(b.schema({ exportAttrs: true }))
+  );
+}
+
+/** Marks a writer schema that is the reader schema itself. */
+const SAME_SCHEMA: unique symbol = Symbol("spikemesh.serde.sameSchema");
 
 /** What `decodeCached` returns when the schema id still has to be fetched from the registry. */
 export const NOT_CACHED: unique symbol = Symbol("spikemesh.serde.notCached");

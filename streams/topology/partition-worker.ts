@@ -44,7 +44,12 @@ export interface WorkerDeps {
   onProgress(): void;
 }
 
-type Item = { kind: "record"; rec: IncomingRecord } | { kind: "tick"; nowMs: number };
+/** A wall-clock tick queued between records (records are queued as they are, without a wrapper). */
+class WallTick {
+  constructor(readonly nowMs: number) {}
+}
+
+type Item = IncomingRecord | WallTick;
 
 /**
  * Drains one partition's queue in order: decode, process (with retries), encode outputs, then one
@@ -78,14 +83,14 @@ export class PartitionWorker {
 
   enqueue(recs: IncomingRecord[]): void {
     if (this.isClosing) return;
-    for (const rec of recs) this.queue.push({ kind: "record", rec });
+    for (const rec of recs) this.queue.push(rec);
     this.kick();
   }
 
   tick(nowMs: number): void {
     if (this.tickQueued || this.isClosing) return;
     this.tickQueued = true;
-    this.queue.push({ kind: "tick", nowMs });
+    this.queue.push(new WallTick(nowMs));
     this.kick();
   }
 
@@ -193,16 +198,16 @@ export class PartitionWorker {
     let started = 0;
     try {
       for (const item of batch) {
-        if (item.kind === "tick") {
+        if (item instanceof WallTick) {
           this.tickQueued = false;
           out.push(...(await this.encodeAll(await this.deps.task.fireWall(item.nowMs))));
           continue;
         }
         started++;
-        let done = this.processOne(item.rec, out);
+        let done = this.processOne(item, out);
         if (done !== true && done !== false) done = await done;
         if (!done) break;
-        nextOffset = item.rec.offset + 1;
+        nextOffset = item.offset + 1;
       }
     } finally {
       // Counted per batch: prom-client hashes the labels on every inc().
