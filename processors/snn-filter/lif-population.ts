@@ -1,4 +1,4 @@
-import { DecayFactor, fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
+import { DecayFactor, fromJsonNumber, grownFloat64, sliceToArray, toJsonNumber } from "./slot-arrays.js";
 
 /** One neuron of the per-key population. */
 export interface LifNeuronConfig {
@@ -221,9 +221,9 @@ export class LifPopulation {
     const to = from + this.neuronCount;
     return {
       lastMs: toJsonNumber(this.lastMs[slot] ?? Number.NaN),
-      potential: Array.from(this.potential.subarray(from, to)),
-      threshold: Array.from(this.threshold.subarray(from, to)),
-      refractoryUntilMs: Array.from(this.refractoryUntilMs.subarray(from, to), toJsonNumber),
+      potential: sliceToArray(this.potential, from, to),
+      threshold: sliceToArray(this.threshold, from, to),
+      refractoryUntilMs: sliceToArray(this.refractoryUntilMs, from, to, toJsonNumber),
     };
   }
 

@@ -1,6 +1,6 @@
 import { DecayingStats, type DecayingStatsState } from "./decaying-stats.js";
 import { excess } from "./encoders.js";
-import { DecayFactor, fromJsonNumber, grownFloat64, toJsonNumber } from "./slot-arrays.js";
+import { DecayFactor, fromJsonNumber, grownFloat64, sliceToArray, toJsonNumber } from "./slot-arrays.js";
 
 export interface SeasonalEncoderConfig {
   /** Length of the pattern, ms of event time (a day: 86 400 000). */
@@ -136,9 +136,9 @@ export class SeasonalEncoder {
     const from = slot * bins;
     return {
       firstMs: toJsonNumber(this.firstMs[slot] ?? Number.NaN),
-      mean: Array.from(this.mean.subarray(from, from + bins)),
-      weight: Array.from(this.weight.subarray(from, from + bins)),
-      lastMs: Array.from(this.binLastMs.subarray(from, from + bins), toJsonNumber),
+      mean: sliceToArray(this.mean, from, from + bins),
+      weight: sliceToArray(this.weight, from, from + bins),
+      lastMs: sliceToArray(this.binLastMs, from, from + bins, toJsonNumber),
       residuals: this.residuals.snapshot(slot),
     };
   }

@@ -25,6 +25,27 @@ export function toJsonNumber(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
+/**
+ * Entries `from` to `to` of a typed array as a plain array, through `map` when given (snapshots).
+ * A loop: `Array.from` on a subarray goes through the iterator protocol and was most of a
+ * checkpoint's snapshot time.
+ */
+export function sliceToArray(src: Float64Array, from: number, to: number): number[];
+export function sliceToArray<T>(src: Float64Array, from: number, to: number, map: (x: number) => T): T[];
+export function sliceToArray<T>(
+  src: Float64Array,
+  from: number,
+  to: number,
+  map?: (x: number) => T,
+): (number | T)[] {
+  const out = new Array<number | T>(to - from);
+  for (let i = from; i < to; i++) {
+    const x = src[i] ?? 0;
+    out[i - from] = map === undefined ? x : map(x);
+  }
+  return out;
+}
+
 export function fromJsonNumber(x: number | null | undefined): number {
   return typeof x === "number" && Number.isFinite(x) ? x : Number.NaN;
 }
