@@ -48,8 +48,8 @@ export class FeedbackServer {
     await this.index.catchUp(signal);
     this.index.follow();
     const { server, url } = await listenHttp((req, res) => this.handle(req, res), {
-      ...(this.opts.host !== undefined ? { host: this.opts.host } : {}),
-      ...(this.opts.port !== undefined ? { port: this.opts.port } : {}),
+      host: this.opts.host,
+      port: this.opts.port,
     });
     this.server = server;
     this.baseUrl = url;

@@ -104,8 +104,8 @@ export class IngressServer {
     await this.tracker.start();
     this.producer = this.opts.transport.producer({ idempotent: true });
     const { server, url } = await listenHttp((req, res) => this.handle(req, res), {
-      ...(this.opts.host !== undefined ? { host: this.opts.host } : {}),
-      ...(this.opts.port !== undefined ? { port: this.opts.port } : {}),
+      host: this.opts.host,
+      port: this.opts.port,
     });
     this.server = server;
     this.baseUrl = url;

@@ -16,6 +16,7 @@ import { type ConductorMetrics, conductorMetrics } from "./swarm-metrics.js";
 import {
   chooseAnswer,
   deepestWave,
+  NO_ANSWER,
   resultRecord,
   type StopReason,
   type ThoughtState,
@@ -254,14 +255,7 @@ class SwarmConductor implements Processor<SwarmMessage, SwarmConductorOutputs> {
       spikes: state.spikes,
       context: JSON.stringify({ ...contextObject(state.context), swarm }),
       deadline: nowMs + timeoutMs,
-      verdict: "UNKNOWN",
-      confidence: 0,
-      action: null,
-      summary: "",
-      model: "",
-      latencyMs: 0,
-      tokens: 0,
-      error: null,
+      ...NO_ANSWER,
     };
   }
 

@@ -1,6 +1,7 @@
 import { type ReasoningRequest, recordTypes, type SwarmMessage } from "../../schemas/index.js";
 import type { ProcessorSpec } from "../../streams/index.js";
 import { type SwarmIntakeOptions, swarmIntakeOptionsSchema } from "./options.js";
+import { NO_ANSWER } from "./thought.js";
 
 export type SwarmIntakeOutputs = { signals: SwarmMessage };
 
@@ -18,14 +19,7 @@ export function inputMessage(request: ReasoningRequest): SwarmMessage {
     spikes: request.spikes,
     context: request.context,
     deadline: request.deadline,
-    verdict: "UNKNOWN",
-    confidence: 0,
-    action: null,
-    summary: "",
-    model: "",
-    latencyMs: 0,
-    tokens: 0,
-    error: null,
+    ...NO_ANSWER,
   };
 }
 

@@ -1,4 +1,22 @@
-import type { ReasoningResult, SpikeRecord, SwarmThought, Verdict } from "../../schemas/index.js";
+import type {
+  ReasoningResult,
+  SpikeRecord,
+  SwarmMessage,
+  SwarmThought,
+  Verdict,
+} from "../../schemas/index.js";
+
+/** The answer fields of a SwarmMessage that asks (a signal to an expert): empty until one answers. */
+export const NO_ANSWER = {
+  verdict: "UNKNOWN",
+  confidence: 0,
+  action: null,
+  summary: "",
+  model: "",
+  latencyMs: 0,
+  tokens: 0,
+  error: null,
+} as const satisfies Partial<SwarmMessage>;
 
 /** One expert in one wave of a thought, as the conductor tracks it. */
 export interface ThoughtStep {

@@ -14,7 +14,7 @@ export interface Listening {
  */
 export async function listenHttp(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-  options: { host?: string; port?: number } = {},
+  options: { host?: string | undefined; port?: number | undefined } = {},
 ): Promise<Listening> {
   const server = createServer((req, res) => {
     void handle(req, res);
