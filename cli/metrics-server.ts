@@ -41,6 +41,7 @@ export class MetricsServer {
     private readonly server: Server,
     /** Base URL, e.g. http://127.0.0.1:9464 */
     readonly url: string,
+    private readonly scraped: ScrapeWaiters,
   ) {}
 
   static async start(options: {
@@ -52,13 +53,14 @@ export class MetricsServer {
   }): Promise<MetricsServer> {
     const { registry, log } = options;
     const routes = options.routes ?? [];
+    const scraped = new ScrapeWaiters();
     const server = createServer((req, res) => {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       if (req.method === "GET" && path === "/metrics") {
         registry.metrics().then(
           (body) => {
             res.writeHead(200, { "content-type": registry.contentType });
-            res.end(body);
+            res.end(body, () => scraped.notify());
           },
           (err: unknown) => {
             log.warn({ err }, "rendering /metrics failed");
@@ -85,12 +87,46 @@ export class MetricsServer {
     const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
     const url = `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${address.port}`;
     log.info({ url: `${url}/metrics` }, "metrics server listening");
-    return new MetricsServer(server, url);
+    return new MetricsServer(server, url, scraped);
+  }
+
+  /**
+   * Resolves after the next GET /metrics has been answered, true; false after `timeoutMs` without
+   * one. A demo waits for it before producing, so a Prometheus that scrapes it sees every counter
+   * at zero first and rate() shows even a burst shorter than a scrape interval.
+   */
+  nextScrape(timeoutMs: number): Promise<boolean> {
+    return this.scraped.next(timeoutMs);
   }
 
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Callers waiting for the next answered scrape. */
+class ScrapeWaiters {
+  private waiting: ((scraped: boolean) => void)[] = [];
+
+  notify(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve(true);
+  }
+
+  next(timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting = this.waiting.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = (scraped: boolean) => {
+        clearTimeout(timer);
+        resolve(scraped);
+      };
+      this.waiting.push(done);
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
+import type { Logger } from "../../streams/index.js";
 import { resolveAgentOptions } from "../agent/agent-options.js";
 import type { HostAgentTotals } from "../agent/host-agent.js";
 import { runCommand, withRuntime } from "../command-context.js";
@@ -8,7 +9,12 @@ import { type DemoProgress, runDemo } from "../demo/run-demo.js";
 import type { DemoSummary } from "../demo/summary.js";
 import { parseDuration } from "../durations.js";
 import { liveView } from "../live-view/live-view.js";
-import { addMetricsOptions, type MetricsFlags, withMetricsServer } from "../metrics-server.js";
+import {
+  addMetricsOptions,
+  type MetricsFlags,
+  type MetricsServer,
+  withMetricsServer,
+} from "../metrics-server.js";
 import { progressBar, statusLine } from "../progress.js";
 
 interface DemoFlags extends MetricsFlags {
@@ -17,6 +23,7 @@ interface DemoFlags extends MetricsFlags {
   hosts: number;
   seed: number;
   keepRunning: boolean;
+  waitForScrape: boolean;
   json: boolean;
   reset: boolean;
   agent: boolean;
@@ -41,6 +48,11 @@ export function registerDemo(program: Command): void {
     .option("--hosts <n>", "simulated hosts, 4 metrics each (3-100)", intArg(3, 100), 6)
     .option("--seed <n>", "generator seed", intArg(0, 2 ** 31), 7)
     .option("--keep-running", "after the history, keep producing live samples until Ctrl-C", false)
+    .option(
+      "--wait-for-scrape",
+      "with --metrics-port: once the mesh has started, wait (at most 60 s) for Prometheus to scrape /metrics before producing, so dashboards see every counter start at zero",
+      false,
+    )
     .option("--json", "print the summary as JSON on stdout", false)
     .option("--reset", "on Kafka: delete the demo's topics (left by an earlier run) before starting", false)
     .option(
@@ -86,8 +98,11 @@ export function registerDemo(program: Command): void {
             withMetricsServer(
               flags,
               ctx.log,
-              (metrics) =>
+              (metrics, server) =>
                 runDemo(runtime, ctx.config, ctx.log, {
+                  ...(flags.waitForScrape && server
+                    ? { beforeProducing: () => waitForScrape(server, ctx.log) }
+                    : {}),
                   durationMs: flags.duration,
                   stepMs: flags.step,
                   hosts: flags.hosts,
@@ -199,4 +214,12 @@ export function intArg(min: number, max: number): (value: string) => number {
     }
     return n;
   };
+}
+
+/** Waits for the next scrape of the metrics endpoint; after 60 s without one, goes on with a warning. */
+async function waitForScrape(server: MetricsServer, log: Logger): Promise<void> {
+  log.info({ url: `${server.url}/metrics` }, "waiting for a scrape of /metrics before producing");
+  if (!(await server.nextScrape(60_000))) {
+    log.warn("no scrape of /metrics within 60 s; producing anyway");
+  }
 }

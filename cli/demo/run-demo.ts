@@ -44,6 +44,8 @@ export interface DemoOptions {
    * until the producing ends, so pair it with `keepRunning`.
    */
   agent?: AgentOptions;
+  /** Awaited once the mesh has started and before anything is produced (`--wait-for-scrape`). */
+  beforeProducing?: () => Promise<void>;
 }
 
 export interface DemoProgress {
@@ -116,6 +118,7 @@ export async function runDemo(
   });
   await ensureEmptyTopics(runtime, topology, options.resetTopics ?? false);
   await runner.start();
+  await options.beforeProducing?.();
   const crashed = runner.crashed;
   let produced = 0;
   let phase: DemoProgress["phase"] = "replaying history";

@@ -103,6 +103,10 @@ describe("dashboards on a real Prometheus scraping a running demo", {
         "--step",
         "5s",
         "--keep-running",
+        // The history takes about a second: without waiting, it could all pass before Prometheus
+        // first scraped, the counters never moved on Prometheus, and rate() panels (routing share)
+        // stayed empty.
+        "--wait-for-scrape",
         "--metrics-port",
         String(metricsPort),
         "--metrics-host",

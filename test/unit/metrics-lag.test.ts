@@ -83,6 +83,26 @@ describe("metrics server", () => {
   });
 });
 
+describe("waiting for a scrape", () => {
+  it("nextScrape resolves true once /metrics was answered, false when nobody scrapes in time", async () => {
+    const server = await MetricsServer.start({
+      registry: commandRegistry(),
+      port: 0,
+      host: "127.0.0.1",
+      log: silentLogger(),
+    });
+    cleanups.push(() => server.close());
+    expect(await server.nextScrape(50)).toBe(false);
+    const waiting = server.nextScrape(30_000);
+    // Another path is not a scrape.
+    expect((await fetch(`${server.url}/nothing`)).status).toBe(404);
+    const scrape = await fetch(`${server.url}/metrics`);
+    expect(scrape.status).toBe(200);
+    await scrape.text();
+    expect(await waiting).toBe(true);
+  });
+});
+
 describe("disabled metrics", () => {
   it("hands out metrics that do nothing and register nothing", async () => {
     const registry = disabledMetrics();
