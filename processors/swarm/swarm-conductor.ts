@@ -310,14 +310,7 @@ function newStep(expert: string, depth: number, activation: number, ran: boolean
     activation,
     ran,
     answered: false,
-    verdict: "UNKNOWN",
-    confidence: 0,
-    action: null,
-    summary: "",
-    model: "",
-    latencyMs: 0,
-    tokens: 0,
-    error: null,
+    ...NO_ANSWER,
   };
 }
 

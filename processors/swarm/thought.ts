@@ -6,7 +6,7 @@ import type {
   Verdict,
 } from "../../schemas/index.js";
 
-/** The answer fields of a SwarmMessage that asks (a signal to an expert): empty until one answers. */
+/** Empty answer fields: of a SwarmMessage that asks (a signal to an expert), and of a thought step before its answer. */
 export const NO_ANSWER = {
   verdict: "UNKNOWN",
   confidence: 0,
